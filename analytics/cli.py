@@ -1,0 +1,188 @@
+"""The ``python -m analytics`` command line (see ``__main__``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from analytics.config import get_settings
+from analytics.errors import EscalationInsightsError
+
+
+class _Progress:
+    """A tqdm bar driven by (stage, fraction) callbacks; silent when stderr is not a TTY."""
+
+    def __init__(self, enabled: bool):
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=100, unit="%", bar_format="{desc:<34} {bar} {percentage:3.0f}%",
+                            file=sys.stderr)
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if self.bar is not None:
+            self.bar.set_description_str(stage)
+            self.bar.n = int(round(fraction * 100))
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _db(args) -> Path:
+    return Path(args.db) if args.db else get_settings().db_path
+
+
+def cmd_import(args) -> int:
+    from analytics.ingest import import_file
+    from analytics.presets import load_mapping_file
+    from analytics.store import connect
+
+    mapping = load_mapping_file(args.mapping) if args.mapping else None
+    con = connect(_db(args))
+    progress = _Progress(not args.quiet and sys.stderr.isatty())
+    try:
+        result = import_file(
+            con, args.file, preset=args.preset, mapping=mapping, fmt=args.format,
+            delimiter=args.delimiter, encoding=args.encoding, timezone=args.timezone,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+        con.close()
+    print(f"Import {result.import_id} ({result.preset}): {result.summary()}")
+    if result.quarantined:
+        print(f"See the rejected rows with: python -m analytics quarantine {result.import_id}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from analytics.demo import load_demo
+    from analytics.store import case_count, connect
+
+    con = connect(_db(args))
+    try:
+        if case_count(con) and not args.force:
+            print(f"{_db(args)} already holds cases; add --force to load the demo history on top.",
+                  file=sys.stderr)
+            return 1
+        progress = _Progress(not args.quiet and sys.stderr.isatty())
+        try:
+            result, manifest = load_demo(con, rows=args.rows, seed=args.seed, progress=progress)
+        finally:
+            progress.close()
+        if args.manifest:
+            import json
+
+            Path(args.manifest).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    finally:
+        con.close()
+    print(f"Demo history loaded into {_db(args)}: {result.summary()}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from analytics.store import connect, describe
+
+    con = connect(_db(args))
+    try:
+        info = describe(con)
+    finally:
+        con.close()
+    print(f"Database: {_db(args)} (schema {info.schema_version})")
+    if not info.cases:
+        print("No cases yet. Import an export (python -m analytics import FILE) or load the demo "
+              "(python -m analytics demo).")
+        return 0
+    print(f"Cases: {info.cases:,}{' (demo data)' if info.is_demo else ''}")
+    print(f"Created: {info.first_case:%Y-%m-%d} .. {info.last_case:%Y-%m-%d}")
+    print(f"Quarantined rows: {info.quarantined:,}")
+    print("Last imports:")
+    for row in info.last_imports.itertuples():
+        print(f"  #{row.import_id} {row.finished_at:%Y-%m-%d %H:%M} {row.file_name} ({row.preset}): "
+              f"{row.rows_read:,} read, {row.inserted:,} inserted, {row.updated:,} updated, "
+              f"{row.unchanged:,} unchanged, {row.quarantined:,} quarantined [{row.status}]")
+    return 0
+
+
+def cmd_quarantine(args) -> int:
+    from analytics.ingest import quarantine_rows
+    from analytics.store import connect
+
+    con = connect(_db(args))
+    try:
+        rows = quarantine_rows(con, args.import_id, limit=args.limit)
+    finally:
+        con.close()
+    if rows.empty:
+        print("No quarantined rows.")
+        return 0
+    for row in rows.itertuples():
+        print(f"import {row.import_id} row {row.row_number}: {row.reason}\n    {row.raw[:300]}")
+    return 0
+
+
+def cmd_delete_import(args) -> int:
+    from analytics.ingest import delete_import
+    from analytics.store import connect
+
+    con = connect(_db(args))
+    try:
+        n = delete_import(con, args.import_id)
+    finally:
+        con.close()
+    print(f"Import {args.import_id} deleted: {n:,} cases removed or restored to their earlier version.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analytics", description="Escalation Insights")
+    parser.add_argument("--db", help="DuckDB file (default: $ESC_DB_PATH or data/escalations.duckdb)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import", help="import an export (CSV, TSV, Excel, JSON, JSON Lines, Parquet)")
+    p.add_argument("file")
+    p.add_argument("--preset", default="auto",
+                   help="auto (default), generic, zendesk, salesforce, jira, freshdesk, dsa_sor")
+    p.add_argument("--mapping", help="YAML or TOML mapping file")
+    p.add_argument("--format", help="force the format (csv, tsv, xlsx, json, jsonl, parquet)")
+    p.add_argument("--delimiter", help="CSV delimiter (default: detected)")
+    p.add_argument("--encoding", help="text encoding (default: detected)")
+    p.add_argument("--timezone", help="time zone of timestamps without offset (default: UTC)")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("demo", help="load the synthetic demo history")
+    p.add_argument("--rows", type=int, default=50_000)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--force", action="store_true", help="load even if the database holds cases")
+    p.add_argument("--manifest", help="also write the scenario manifest (JSON) to this file")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("info", help="counts, date range, last imports, quarantine size")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("quarantine", help="show rejected rows and why")
+    p.add_argument("import_id", nargs="?", type=int)
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_quarantine)
+
+    p = sub.add_parser("delete-import", help="undo an import")
+    p.add_argument("import_id", type=int)
+    p.set_defaults(func=cmd_delete_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except EscalationInsightsError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("Interrupted: nothing was written by the unfinished step.", file=sys.stderr)
+        return 130

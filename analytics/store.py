@@ -1,0 +1,275 @@
+"""The DuckDB store: opening the file, schema migrations, and small helpers.
+
+Store management talks to DuckDB directly (analytical reads go through Ibis, see
+:mod:`analytics.engine`). The schema is versioned: :data:`MIGRATIONS` is an
+ordered list, and :func:`connect` applies the ones a database has not seen yet,
+each in its own transaction. Adding a table for a new analysis is one obvious
+change: append a migration.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analytics.config import get_settings
+from analytics.errors import DatabaseLockedError, DatabaseUnreadableError
+from analytics.schema import CASE_COLUMNS, SYSTEM_COLUMNS
+
+
+def quote_ident(name: str) -> str:
+    """Quote an SQL identifier (column/table name taken from a file header)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """Quote a string literal where DuckDB requires a constant (e.g. a struct field name)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _case_columns_ddl(extra: str = "") -> str:
+    cols = [f"{quote_ident(c.name)} {c.sql_type}" for c in CASE_COLUMNS + SYSTEM_COLUMNS]
+    return ",\n    ".join(cols + ([extra] if extra else []))
+
+
+# Each migration: (version, description, list of SQL statements or a callable(con)).
+Migration = tuple[int, str, list[str] | Callable[[duckdb.DuckDBPyConnection], None]]
+
+MIGRATIONS: list[Migration] = [
+    (
+        1,
+        "cases, import provenance, quarantine, case versions, events, demo truth",
+        [
+            "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+            # No primary key on case_id: uniqueness is kept by the importer's upsert, and a
+            # million-key ART index would cost memory and slow every bulk load.
+            f"CREATE TABLE cases (\n    {_case_columns_ddl()}\n)",
+            "CREATE SEQUENCE import_id_seq START 1",
+            """CREATE TABLE imports (
+                import_id BIGINT PRIMARY KEY,
+                file_name VARCHAR,
+                sha256 VARCHAR,
+                format VARCHAR,
+                preset VARCHAR,
+                mapping JSON,
+                timezone VARCHAR,
+                rows_read BIGINT,
+                inserted BIGINT,
+                updated BIGINT,
+                unchanged BIGINT,
+                quarantined BIGINT,
+                warnings BIGINT,
+                started_at TIMESTAMP,
+                finished_at TIMESTAMP,
+                user_name VARCHAR,
+                status VARCHAR,
+                is_demo BOOLEAN DEFAULT false,
+                notes VARCHAR
+            )""",
+            """CREATE TABLE quarantine (
+                import_id BIGINT,
+                row_number BIGINT,
+                raw JSON,
+                reason VARCHAR
+            )""",
+            # Prior versions of rows an import replaced, so deleting that import restores them.
+            f"CREATE TABLE case_versions (\n    {_case_columns_ddl('replaced_by BIGINT')}\n)",
+            """CREATE TABLE events (
+                event_id VARCHAR PRIMARY KEY,
+                title VARCHAR NOT NULL,
+                kind VARCHAR,
+                starts_at TIMESTAMP NOT NULL,
+                ends_at TIMESTAMP,
+                scope JSON,
+                description VARCHAR,
+                created_by VARCHAR,
+                created_at TIMESTAMP DEFAULT current_timestamp
+            )""",
+            # Ground truth of the generated demo history (empty for real data).
+            "CREATE TABLE demo_truth (case_id VARCHAR, topic VARCHAR, scenario VARCHAR)",
+        ],
+    ),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The schema version recorded in the database (0 for a new, empty file)."""
+    has_meta = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' "
+        "AND table_schema = 'main' AND table_catalog = current_database()"
+    ).fetchone()[0]
+    if not has_meta:
+        return 0
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply pending migrations, each atomically. Returns the resulting version."""
+    current = schema_version(con)
+    latest = MIGRATIONS[-1][0]
+    if current > latest:
+        raise DatabaseUnreadableError(
+            f"This database was written by a newer release (schema {current}, this release "
+            f"knows {latest}). Upgrade Escalation Insights to open it."
+        )
+    for version, _description, steps in MIGRATIONS:
+        if version <= current:
+            continue
+        with transaction(con):
+            if callable(steps):
+                steps(con)
+            else:
+                for statement in steps:
+                    con.execute(statement)
+            con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)]
+            )
+    return latest
+
+
+_LOCK_PID = re.compile(r"PID (\d+)")
+
+
+def connect(
+    path: Path | str | None = None, *, read_only: bool = False, migrate_schema: bool = True
+) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the escalation database and bring its schema up to date.
+
+    Raises :class:`DatabaseLockedError` when another process holds the file, and
+    :class:`DatabaseUnreadableError` when the file is not a DuckDB database this release reads.
+    """
+    settings = get_settings()
+    path = Path(path) if path is not None else settings.db_path
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(
+            str(path),
+            read_only=read_only,
+            config={"memory_limit": settings.duckdb_memory_limit},
+        )
+        # Naive timestamps are UTC everywhere; keep TIMESTAMPTZ conversions independent of
+        # the server's local zone.
+        con.execute("SET TimeZone = 'UTC'")
+    except duckdb.IOException as exc:
+        message = str(exc)
+        if "lock" in message.lower():
+            pid = _LOCK_PID.search(message)
+            holder = f" (process {pid.group(1)}, probably the running app)" if pid else ""
+            raise DatabaseLockedError(
+                f"The database {path} is open in another process{holder}. DuckDB allows one "
+                "writer: import through the app's Data page, or stop the app and run the "
+                "command again."
+            ) from exc
+        raise DatabaseUnreadableError(
+            f"{path} is not an Escalation Insights database ({_first_line(message)}). Point "
+            "ESC_DB_PATH or --db at another file, or move this one away to start fresh."
+        ) from exc
+    except (duckdb.SerializationException, duckdb.InvalidInputException, duckdb.InternalException) as exc:
+        raise DatabaseUnreadableError(
+            f"{path} cannot be read: it is damaged or was written by another DuckDB version "
+            f"({_first_line(str(exc))}). Restore a backup or point --db at another file."
+        ) from exc
+    if migrate_schema and not read_only:
+        try:
+            migrate(con)
+        except duckdb.Error as exc:
+            con.close()
+            raise DatabaseUnreadableError(
+                f"{path} is a DuckDB file but not an Escalation Insights database this release "
+                f"can upgrade ({_first_line(str(exc))})."
+            ) from exc
+    return con
+
+
+def _first_line(message: str) -> str:
+    return message.strip().splitlines()[0] if message.strip() else message
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``BEGIN``/``COMMIT``, rolling back on any exception (including KeyboardInterrupt)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # the connection may already have aborted the transaction
+        raise
+    con.execute("COMMIT")
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str, default: str | None = None) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else default
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> str:
+    """A token that changes whenever case data changes (imports, deletions).
+
+    Cached loaders take it as an argument so their caches refresh after an import.
+    """
+    row = con.execute(
+        "SELECT count(*), coalesce(max(import_id), 0), coalesce(max(finished_at)::VARCHAR, ''), "
+        "count(*) FILTER (WHERE status = 'deleted') FROM imports"
+    ).fetchone()
+    return "-".join(str(v) for v in row)
+
+
+def case_count(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT count(*) FROM cases").fetchone()[0]
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What a store holds: for the home page and ``python -m analytics info``."""
+
+    schema_version: int
+    cases: int
+    first_case: datetime | None
+    last_case: datetime | None
+    last_import_at: datetime | None
+    is_demo: bool
+    quarantined: int
+    last_imports: pd.DataFrame
+
+
+def describe(con: duckdb.DuckDBPyConnection) -> StoreInfo:
+    """Counts, date range, last imports and whether the data is the demo history."""
+    cur = con.cursor()
+    try:
+        cases, first, last = cur.execute(
+            "SELECT count(*), min(created_at), max(created_at) FROM cases"
+        ).fetchone()
+        last_import, demo = cur.execute(
+            "SELECT max(finished_at), coalesce(bool_or(is_demo), false) FROM imports "
+            "WHERE status = 'completed'"
+        ).fetchone()
+        quarantined = cur.execute(
+            "SELECT count(*) FROM quarantine q JOIN imports i USING (import_id) "
+            "WHERE i.status = 'completed'"
+        ).fetchone()[0]
+        last_imports = cur.execute(
+            "SELECT import_id, file_name, preset, rows_read, inserted, updated, unchanged, "
+            "quarantined, finished_at, status, is_demo FROM imports ORDER BY import_id DESC LIMIT 5"
+        ).df()
+        return StoreInfo(schema_version(cur), cases, first, last, last_import, bool(demo),
+                         quarantined, last_imports)
+    finally:
+        cur.close()

@@ -1,0 +1,427 @@
+"""Vectorised seasonal baselines and tail tests behind the trend detector.
+
+Everything here works on a block of series at once (arrays shaped ``(series, periods)``)
+so that a scan of thousands of series costs a few numpy passes, not a Python loop per
+series. Nothing in this module knows about pandas, keys or timestamps: the callers in
+:mod:`analytics.trends` and :mod:`analytics.trends_scan` lay the data out on a grid of
+``n_days`` whole local days of ``periods_per_day`` periods each.
+
+The model, per series and per *cutoff* day ``c`` (parameters use only days ``< c``):
+
+* weekday factors from the last ``season_days`` days, shrunk towards flat with
+  ``season_prior`` pseudo-counts (so a sparse series is not given a fake Monday peak);
+* for sub-daily series, a time-of-day profile (hour bins, weekday and weekend apart),
+  shrunk towards the pooled profile and that towards flat;
+* a level (mean daily count) from the last ``level_days`` days, as the Poisson
+  maximum-likelihood ratio ``sum(counts) / sum(weekday factors)``;
+* holidays and incompletely observed days are left out of all three;
+* a second pass refits the same model on counts capped at ``cap_sd`` standard
+  deviations above the first pass's one-step forecast, so a past spike does not
+  inflate the baseline it is later compared with.
+
+A window of ``w`` periods ending at ``t`` is compared with the forecast made at the
+cutoff ``ceil((w - 1) / periods_per_day)`` days before ``t``'s day, so the baseline
+never contains the window being tested. Its count is tested against a negative
+binomial with the forecast mean and a variance ``M + alpha * M**2 + M**2 * v``, where
+``alpha`` is the overdispersion of ``n``-day sums estimated robustly (median absolute
+deviation) from the series' own past residuals and ``v`` the relative variance of the
+estimated baseline. With ``alpha`` near zero this is the Poisson tail, which is what
+keeps a 0 -> 3 jump in a sparse series quiet and a 0 -> 15 jump loud.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special
+
+#: Consistency constant of the median absolute deviation for a normal distribution.
+_MAD_TO_SD = 1.4826
+#: Smallest p-value kept (scores are capped at 300 = -log10 of it).
+P_FLOOR = 1e-300
+#: E[min(Z**2, 9)] for a standard normal Z: makes the 3-sd winsorised variance consistent.
+_WINSOR_3SD = 0.9950
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """Tunables of the seasonal baseline; the defaults are what the benchmark measured."""
+
+    #: Days of history behind the level (mean daily count).
+    level_days: int = 28
+    #: Days of history behind the weekday factors and the time-of-day profile.
+    season_days: int = 56
+    #: Days of past residuals behind the overdispersion estimate.
+    dispersion_days: int = 84
+    #: Valid (non-holiday, fully observed) days needed in the level window before testing.
+    min_history_days: int = 14
+    #: Pseudo-counts shrinking weekday factors towards flat (sparse series stay flat).
+    season_prior: float = 10.0
+    #: Pseudo-counts shrinking the time-of-day profile towards the pooled one, and that to flat.
+    profile_prior: float = 48.0
+    #: Safety margin on the estimated overdispersion: ``alpha * (1 + margin / sqrt(n))``
+    #: for ``n`` independent residuals (the estimate is noisy; too low means false alerts).
+    dispersion_margin: float = 2.0
+    #: Floor of the day-level overdispersion (real counts are never exactly Poisson).
+    min_dispersion: float = 0.005
+    #: Overdispersion assumed until enough residuals exist to estimate it.
+    default_dispersion: float = 0.05
+    #: Counts above forecast + cap_sd standard deviations are capped when refitting.
+    cap_sd: float = 4.0
+    #: Refit on capped counts (robust to past spikes). False halves the cost.
+    robust: bool = True
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Time layout shared by a block of series: whole local days of equal periods."""
+
+    periods_per_day: int
+    n_days: int
+    #: Weekday (0 = Monday) of each day, shape ``(n_days,)``.
+    dow: np.ndarray
+
+    @property
+    def n_periods(self) -> int:
+        return self.periods_per_day * self.n_days
+
+    @property
+    def n_bins(self) -> int:
+        """Time-of-day bins of the profile: periods, or hours when periods are shorter."""
+        return min(self.periods_per_day, 24)
+
+    def bin_of_slot(self) -> np.ndarray:
+        return (np.arange(self.periods_per_day) * self.n_bins) // self.periods_per_day
+
+
+@dataclass(frozen=True)
+class Profiles:
+    """Baseline parameters at every cutoff day ``c`` in ``0..n_days`` (using days ``< c``)."""
+
+    #: Mean daily count, ``(S, D + 1)``; NaN while history is too short.
+    level: np.ndarray
+    #: Weekday factors (mean 1), ``(S, D + 1, 7)``.
+    weekday: np.ndarray
+    #: Share of the day per time-of-day bin for weekdays/weekends, ``(S, D + 1, 2, B)``.
+    profile: np.ndarray | None
+    #: Relative variance of the estimated level and of one weekday factor, ``(S, D + 1)``.
+    level_var: np.ndarray
+    season_var: np.ndarray
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Per-period test results for a block of series; all arrays are ``(S, T)``."""
+
+    #: Combined p-value (Bonferroni over window lengths); NaN where not tested.
+    p_value: np.ndarray
+    #: Index into the window lengths of the most significant window.
+    best: np.ndarray
+    #: Count and forecast of that window.
+    observed: np.ndarray
+    expected: np.ndarray
+    #: Count in the longest window (the volume floor of scans applies to it).
+    volume: np.ndarray
+    #: One-step forecast per period (cutoff = the period's own day) and its variance.
+    forecast: np.ndarray
+    forecast_var: np.ndarray
+    profiles: Profiles
+
+
+def _cumsum0(a: np.ndarray) -> np.ndarray:
+    """Cumulative sum along axis 1 with a leading zero: ``out[:, c] = a[:, :c].sum(1)``."""
+    out = np.zeros((a.shape[0], a.shape[1] + 1, *a.shape[2:]))
+    np.cumsum(a, axis=1, out=out[:, 1:])
+    return out
+
+
+def _trailing(cum: np.ndarray, length: int) -> np.ndarray:
+    """Sums over days ``[c - length, c - 1]`` for every cutoff ``c``, from :func:`_cumsum0`."""
+    lo = np.maximum(np.arange(cum.shape[1]) - length, 0)
+    return cum - cum[:, lo]
+
+
+def _rolling_sum(a: np.ndarray, w: int) -> np.ndarray:
+    """Sum of the ``w`` values ending at each position along axis 1.
+
+    NaN for the first ``w - 1`` positions and wherever the window holds a NaN (a plain
+    cumulative sum would carry one NaN into every later window).
+    """
+    missing = np.isnan(a)
+    out = _window_from_cum(_cumsum0(np.where(missing, 0.0, a)), w)
+    if missing.any():
+        out[_window_from_cum(_cumsum0(missing.astype(float)), w) > 0] = np.nan
+    return out
+
+
+def fit_profiles(
+    counts: np.ndarray, valid: np.ndarray, layout: Layout, cfg: BaselineConfig
+) -> Profiles:
+    """Fit weekday factors, time-of-day profile and level at every cutoff day.
+
+    ``counts`` is ``(S, D, P)`` with no NaN (unobserved cells set to 0 and their day
+    marked invalid); ``valid`` is ``(S, D)``: days used for fitting.
+    """
+    n_series = counts.shape[0]
+    vmask = valid.astype(float)
+    daily = counts.sum(axis=2) * vmask
+    onehot = np.eye(7)[layout.dow]  # (D, 7)
+    cum_t = _cumsum0(daily[:, :, None] * onehot)
+    cum_n = _cumsum0(vmask[:, :, None] * onehot)
+    s_day = _trailing(cum_t, cfg.season_days)
+    n_day = _trailing(cum_n, cfg.season_days)
+
+    # Gamma-Poisson shrinkage of each weekday's rate towards the series' overall rate.
+    mean_rate = s_day.sum(-1) / np.maximum(n_day.sum(-1), 1.0)
+    safe_rate = np.maximum(mean_rate, 1e-12)[..., None]
+    shrunk = (s_day + cfg.season_prior) / (n_day + cfg.season_prior / safe_rate)
+    weekday = shrunk / shrunk.mean(-1, keepdims=True)
+    weekday = np.where(mean_rate[..., None] > 0, weekday, 1.0)
+
+    level_sum = _trailing(_cumsum0(daily), cfg.level_days)
+    level_days = _trailing(cum_n, cfg.level_days)
+    exposure = (weekday * level_days).sum(-1)
+    enough = level_days.sum(-1) >= cfg.min_history_days
+    # The 0.1 pseudo-count keeps an all-zero history from forecasting exactly zero.
+    level = np.where(enough, (level_sum + 0.1) / np.maximum(exposure, 1e-12), np.nan)
+    level_var = 1.0 / (level_sum + 1.0)
+    season_var = (1.0 / (s_day + cfg.season_prior)).mean(-1)
+
+    profile = None
+    if layout.periods_per_day > 1:
+        n_bins = layout.n_bins
+        to_bin = np.eye(n_bins)[layout.bin_of_slot()]  # (P, B)
+        binned = (counts @ to_bin) * vmask[:, :, None]
+        weekend = (layout.dow >= 5).astype(int)
+        by_type = binned[:, :, None, :] * np.eye(2)[weekend][None, :, :, None]
+        s_bin = _trailing(_cumsum0(by_type), cfg.season_days)  # (S, D+1, 2, B)
+        kappa = cfg.profile_prior
+        pooled_sum = s_bin.sum(2)
+        pooled = (pooled_sum + kappa / n_bins) / (pooled_sum.sum(-1, keepdims=True) + kappa)
+        profile = (s_bin + kappa * pooled[:, :, None, :]) / (s_bin.sum(-1, keepdims=True) + kappa)
+    return Profiles(level, weekday, profile, level_var, season_var)
+
+
+def _cutoffs(layout: Layout, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    c = np.arange(layout.n_days) - lag
+    return np.clip(c, 0, layout.n_days), c >= 0
+
+
+def daily_forecast(prof: Profiles, layout: Layout, lag: int) -> np.ndarray:
+    """Expected count of each day from the fit ``lag`` days before it, ``(S, D)``."""
+    cut, ok = _cutoffs(layout, lag)
+    out = prof.level[:, cut] * prof.weekday[:, cut, layout.dow]
+    out[:, ~ok] = np.nan
+    return out
+
+
+def period_forecast(prof: Profiles, layout: Layout, lag: int) -> np.ndarray:
+    """Expected count of each period from the fit ``lag`` days before its day, ``(S, T)``."""
+    daily = daily_forecast(prof, layout, lag)
+    if layout.periods_per_day == 1:
+        return daily
+    cut, _ = _cutoffs(layout, lag)
+    weekend = (layout.dow >= 5).astype(int)
+    bins = layout.bin_of_slot()
+    per_bin = np.bincount(bins, minlength=layout.n_bins)
+    shares = prof.profile[:, cut, weekend, :]  # (S, D, B)
+    per_slot = shares[:, :, bins] / per_bin[bins]
+    return (daily[:, :, None] * per_slot).reshape(daily.shape[0], -1)
+
+
+def _nan_median(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median along the last axis ignoring NaN (np.sort puts NaN last), and the count."""
+    s = np.sort(a, axis=-1)
+    n = np.sum(~np.isnan(a), axis=-1)
+    lo = np.take_along_axis(s, np.maximum((n - 1) // 2, 0)[..., None], -1)[..., 0]
+    hi = np.take_along_axis(s, np.maximum(n // 2, 0)[..., None], -1)[..., 0]
+    return np.where(n > 0, (lo + hi) / 2, np.nan), n
+
+
+def dispersion(
+    daily: np.ndarray,
+    forecast: np.ndarray,
+    valid: np.ndarray,
+    n: int,
+    cfg: BaselineConfig,
+    stride: int = 14,
+) -> np.ndarray:
+    """Robust overdispersion of ``n``-day sums at each cutoff, ``(S, D + 1)``; NaN if unknown.
+
+    Uses Pearson residuals ``(x - m) / sqrt(m)`` of the ``n``-day sums that end before the
+    cutoff (``forecast`` made at least ``n - 1`` days ahead): their variance is
+    ``1 + alpha * m`` under a negative binomial, estimated from the median absolute
+    deviation so that past spikes do not inflate it. Recomputed every ``stride`` days.
+    """
+    n_series, n_days = daily.shape
+    ok = valid & np.isfinite(forecast)
+    sums = _rolling_sum(np.where(ok, daily, 0.0), n)
+    means = _rolling_sum(np.where(ok, forecast, 0.0), n)
+    full = _rolling_sum(ok.astype(float), n) == n
+    good = full & (means > 0)
+    resid = np.where(good, (sums - means) / np.sqrt(np.where(good, means, 1.0)), np.nan)
+    means = np.where(good, means, np.nan)
+
+    k = cfg.dispersion_days
+    cuts = np.arange(0, n_days + 1, stride)
+    pad = np.full((n_series, k), np.nan)
+    resid_p = np.concatenate([pad, resid], axis=1)
+    means_p = np.concatenate([pad, means], axis=1)
+    idx = cuts[:, None] + np.arange(k)[None, :]  # positions c-k .. c-1 in the padded arrays
+    win = resid_p[:, idx]
+    centre, count = _nan_median(win)
+    dev = win - centre[..., None]
+    mad, _ = _nan_median(np.abs(dev))
+    # Winsorised variance around the median: nearly as efficient as the plain variance
+    # (the MAD alone wastes 60 % of the sample) while a past spike counts as 3 sd at most.
+    bound = (3.0 * _MAD_TO_SD * mad)[..., None]
+    clipped = np.clip(dev, -bound, bound)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.nansum(clipped**2, axis=-1) / np.maximum(count - 1, 1) / _WINSOR_3SD
+    m_win = means_p[:, idx]
+    m_n = np.sum(~np.isnan(m_win), axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_m = np.nansum(m_win, axis=-1) / m_n
+        alpha = np.maximum(var - 1.0, 0.0) / mean_m
+    # An estimate from few independent sums is often too low, and too low a variance is
+    # what makes false alerts: inflate by a margin that shrinks with the sample size.
+    alpha = alpha * (1.0 + cfg.dispersion_margin / np.sqrt(np.maximum(count / n, 1.0)))
+    alpha = np.where(count >= max(14, k // 4), alpha, np.nan)
+    return alpha[:, np.arange(n_days + 1) // stride]
+
+
+def upper_tail(x: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """``P(X >= x)`` for a negative binomial with this mean and variance (Poisson if equal).
+
+    Exact (incomplete beta / gamma functions) where the count is above its mean; below
+    it, where p > 0.15 anyway, a normal approximation (these cells never alert and the
+    exact functions cost ~0.5 microseconds each).
+    """
+    x = np.round(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (x - 0.5 - mean) / np.sqrt(var)
+    p = special.ndtr(-z)
+    exact = (z > 1.0) & (x > 0) & (mean > 0)
+    xe, me, ve = x[exact], mean[exact], var[exact]
+    extra = ve - me
+    nb = (extra > 1e-9 * me) & (me**2 < 1e8 * np.maximum(extra, 1e-300))
+    out = np.empty(len(xe))
+    theta = me[nb] ** 2 / extra[nb]
+    out[nb] = special.betainc(xe[nb], theta, me[nb] / (theta + me[nb]))
+    out[~nb] = special.gammainc(xe[~nb], me[~nb])
+    p[exact] = out
+    p = np.where((mean <= 0) & (x > 0), 0.0, p)
+    return np.where(x <= 0, 1.0, p)
+
+
+def evaluate(
+    values: np.ndarray,
+    holiday: np.ndarray,
+    layout: Layout,
+    windows: tuple[int, ...],
+    cfg: BaselineConfig,
+    *,
+    min_count: float,
+    min_ratio: float,
+    test_from: int = 0,
+) -> Evaluation:
+    """Test every window length ending at every period of every series.
+
+    ``values`` is ``(S, T)`` with NaN for unobserved periods; ``holiday`` is ``(S, D)``.
+    Only periods ``>= test_from`` are tested (the fit still uses everything before).
+    A window only counts when it holds at least ``min_count`` cases and ``min_ratio``
+    times its forecast; the combined p-value is ``len(windows) * min(p)``.
+    """
+    n_series = values.shape[0]
+    p_day, n_days = layout.periods_per_day, layout.n_days
+    observed_mask = ~np.isnan(values)
+    filled = np.where(observed_mask, values, 0.0)
+    cube = filled.reshape(n_series, n_days, p_day)
+    valid = observed_mask.reshape(n_series, n_days, p_day).all(-1) & ~holiday
+    daily = cube.sum(-1)
+
+    prof = fit_profiles(cube, valid, layout, cfg)
+    if cfg.robust:
+        step = period_forecast(prof, layout, 0)
+        alpha1 = _alpha(daily, prof, layout, valid, 1, cfg)[:, :n_days]
+        alpha_p = np.repeat(alpha1, p_day, axis=1)
+        cap = step + cfg.cap_sd * np.sqrt(step + alpha_p * step**2) + 2.0
+        capped = np.where(np.isfinite(cap), np.minimum(filled, cap), filled)
+        prof = fit_profiles(capped.reshape(cube.shape), valid, layout, cfg)
+
+    lags = {w: -(-(w - 1) // p_day) for w in windows}
+    forecasts = {lag: period_forecast(prof, layout, lag) for lag in set(lags.values())}
+    span_days = {w: max(1, w // p_day) for w in windows}
+    alphas = {n: _alpha(daily, prof, layout, valid, n, cfg) for n in set(span_days.values())}
+    if 1 in alphas:
+        for n in alphas:  # n-day sums are at least as variable as independent days
+            alphas[n] = np.maximum(alphas[n], alphas[1] / n)
+
+    sl = slice(test_from, None)
+    day_of_t = np.repeat(np.arange(n_days), p_day)[sl]
+    x_cum = _cumsum0(filled)
+    results = []
+    for w in windows:
+        lag = lags[w]
+        mean = _rolling_sum(np.where(observed_mask, forecasts[lag], 0.0), w)[:, sl]
+        full = _rolling_sum(observed_mask.astype(float), w)[:, sl] == w
+        count = _window_from_cum(x_cum, w)[:, sl]
+        cut = np.clip(day_of_t - lag, 0, n_days)
+        alpha = alphas[span_days[w]][:, cut]
+        rel = prof.level_var[:, cut] + prof.season_var[:, cut] / span_days[w]
+        var = mean + alpha * mean**2 + rel * mean**2
+        tested = full & np.isfinite(mean)
+        with np.errstate(invalid="ignore"):
+            p = upper_tail(count, np.where(tested, mean, 1.0), np.where(tested, var, 1.0))
+            worth = (count >= min_count) & (count >= min_ratio * mean)
+        p = np.where(worth, p, 1.0)
+        results.append((np.where(tested, p, np.nan), count, mean))
+
+    p_all = np.stack([r[0] for r in results])
+    any_tested = ~np.all(np.isnan(p_all), axis=0)
+    best = np.argmin(np.where(np.isnan(p_all), np.inf, p_all), axis=0)
+    pick = best[None]
+    p_best = np.take_along_axis(p_all, pick, 0)[0]
+    combined = np.where(any_tested, np.minimum(1.0, len(windows) * np.maximum(p_best, P_FLOOR)), np.nan)
+    obs_best = np.take_along_axis(np.stack([r[1] for r in results]), pick, 0)[0]
+    exp_best = np.take_along_axis(np.stack([r[2] for r in results]), pick, 0)[0]
+    volume = _window_from_cum(x_cum, max(windows))[:, sl]
+
+    def pad(a: np.ndarray, fill: float = np.nan) -> np.ndarray:
+        if test_from == 0:
+            return a
+        return np.concatenate([np.full((n_series, test_from), fill, dtype=a.dtype), a], axis=1)
+
+    step = forecasts[0] if 0 in forecasts else period_forecast(prof, layout, 0)
+    alpha_step = np.repeat(alphas[1][:, :n_days], p_day, axis=1)
+    return Evaluation(
+        p_value=pad(combined),
+        best=pad(best, 0),
+        observed=pad(obs_best),
+        expected=pad(exp_best),
+        volume=pad(volume),
+        forecast=step,
+        forecast_var=step + alpha_step * step**2,
+        profiles=prof,
+    )
+
+
+def _window_from_cum(cum: np.ndarray, w: int) -> np.ndarray:
+    out = np.full((cum.shape[0], cum.shape[1] - 1), np.nan)
+    out[:, w - 1 :] = cum[:, w:] - cum[:, : cum.shape[1] - w]
+    return out
+
+
+def _alpha(
+    daily: np.ndarray,
+    prof: Profiles,
+    layout: Layout,
+    valid: np.ndarray,
+    n: int,
+    cfg: BaselineConfig,
+) -> np.ndarray:
+    """Overdispersion of ``n``-day sums per cutoff, with the configured floor and fallback."""
+    est = dispersion(daily, daily_forecast(prof, layout, n - 1), valid, n, cfg)
+    est = np.where(np.isnan(est), cfg.default_dispersion / n, est)
+    return np.maximum(est, cfg.min_dispersion / n)

@@ -1,0 +1,426 @@
+"""Trend scans over many count series, with false-discovery control across series.
+
+:func:`scan_series` answers "what is surging right now?" for thousands of series at once
+(every category, policy, queue, region, ..., and pairs such as region x category);
+:func:`backtest_scan` replays the same decision day by day over the whole history and
+returns every alert with the date it would first have fired, which is what the benchmark
+uses to measure lead time and false alerts per week.
+
+Both run the detector of :mod:`analytics.trends` vectorised over blocks of series (the
+baseline at each period uses only earlier data, so computing all periods at once *is* a
+walk-forward backtest), then, at each period, apply Benjamini–Hochberg across the series
+that pass the volume floor. With no real anomaly anywhere this bounds the chance of any
+alert at that period by ``fdr``; with real ones it keeps the expected share of false
+alerts among them at ``fdr`` or below.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analytics.config import get_settings
+from analytics.trends import (
+    IrregularSeriesError,
+    TimeGrid,
+    describe_episode,
+    elevated_periods,
+    find_episodes,
+    make_grid,
+    window_periods,
+)
+from analytics.trends_baseline import P_FLOOR, BaselineConfig, evaluate
+
+Holidays = Collection[dt.date | str | pd.Timestamp] | Mapping[str, Collection] | None
+EPISODE_COLUMNS: tuple[str, ...] = (
+    "detected_at",
+    "start",
+    "end",
+    "peak_at",
+    "observed",
+    "expected",
+    "growth",
+    "excess",
+    "p_value",
+    "q_value",
+    "score",
+    "kind",
+    "test_window",
+    "ongoing",
+)
+#: Cells (series x days x 7) per block: bounds memory to a few hundred MB.
+_BLOCK_CELLS = 2_500_000
+
+
+def benjamini_hochberg(p_values: np.ndarray, fdr: float) -> tuple[np.ndarray, np.ndarray]:
+    """Benjamini–Hochberg step-up procedure along axis 0.
+
+    ``p_values`` is 1-D (one family) or 2-D (one family per column, e.g. one per period
+    across series). NaN marks hypotheses outside the family (not counted in ``m``).
+
+    Returns ``(rejected, q_values)``: the adjusted p-value of the i-th smallest of ``m``
+    p-values is ``min over j >= i of m * p_(j) / j`` (capped at 1), and a hypothesis is
+    rejected when its adjusted p-value is at most ``fdr``.
+    """
+    p = np.asarray(p_values, dtype=float)
+    flat = p.ndim == 1
+    if flat:
+        p = p[:, None]
+    missing = np.isnan(p)
+    m = (~missing).sum(axis=0)
+    order = np.argsort(np.where(missing, np.inf, p), axis=0, kind="stable")
+    ranked = np.take_along_axis(np.where(missing, np.inf, p), order, axis=0)
+    ranks = np.arange(1, p.shape[0] + 1)[:, None]
+    with np.errstate(invalid="ignore"):
+        adjusted = ranked * m / ranks
+    adjusted = np.minimum.accumulate(adjusted[::-1], axis=0)[::-1]
+    q = np.empty_like(p)
+    np.put_along_axis(q, order, np.minimum(adjusted, 1.0), axis=0)
+    q[missing] = np.nan
+    rejected = np.nan_to_num(q, nan=np.inf) <= fdr
+    if flat:
+        return rejected[:, 0], q[:, 0]
+    return rejected, q
+
+
+def _grid_step(periods: pd.DatetimeIndex, freq: str | pd.Timedelta | None) -> pd.Timedelta:
+    if freq is not None:
+        return pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    wall = periods.tz_localize(None) if periods.tz is not None else periods
+    diffs = np.diff(wall.as_unit("ns").asi8)
+    if len(diffs) == 0:
+        return pd.Timedelta(days=1)
+    return pd.Timedelta(int(np.gcd.reduce(diffs)), unit="ns")
+
+
+def _pivot(
+    frame: pd.DataFrame,
+    keys: list[str],
+    period_col: str,
+    count_col: str,
+    freq: str | pd.Timedelta | None,
+) -> tuple[pd.DataFrame, np.ndarray, TimeGrid]:
+    """Long counts to a ``(series, periods)`` array on one grid.
+
+    Absent (series, period) rows are zeros; periods before a series' first non-zero count
+    are "not observed", so a new series (a new app version) warms up instead of alerting
+    on its birth.
+    """
+    periods = pd.DatetimeIndex(pd.to_datetime(frame[period_col]))
+    if periods.hasnans:
+        raise IrregularSeriesError(f"Column {period_col!r} has missing or unreadable periods.")
+    unique = periods.unique().sort_values()
+    step = _grid_step(unique, freq)
+    grid, _, _ = make_grid(unique, step)
+    wall = periods.tz_localize(None) if periods.tz is not None else periods
+    offsets = wall.as_unit("ns") - grid.origin
+    pos = np.asarray(offsets // step, dtype=np.int64)
+    if np.any(offsets % step != pd.Timedelta(0)):
+        raise IrregularSeriesError(f"Periods in {period_col!r} are not on a regular {step} grid.")
+    codes = frame.groupby(keys, sort=True, dropna=False, observed=True).ngroup().to_numpy()
+    key_frame = (
+        frame[keys].assign(_code=codes).drop_duplicates("_code").sort_values("_code")[keys]
+    ).reset_index(drop=True)
+    n_series, n_periods = len(key_frame), grid.layout.n_periods
+    counts = pd.to_numeric(frame[count_col], errors="coerce").fillna(0).to_numpy(dtype=float)
+    if np.any(counts < 0):
+        raise ValueError(f"Column {count_col!r} has negative counts.")
+    values = np.bincount(codes * n_periods + pos, weights=counts, minlength=n_series * n_periods)
+    values = values.reshape(n_series, n_periods)
+    nonzero = values > 0
+    first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), n_periods)
+    values[np.arange(n_periods)[None, :] < first[:, None]] = np.nan
+    return key_frame, values, grid
+
+
+def _holiday_masks(
+    holidays: Holidays, key_frame: pd.DataFrame, holiday_key: str | None, grid: TimeGrid
+) -> np.ndarray:
+    n_days = grid.layout.n_days
+    if not holidays:
+        return np.zeros((len(key_frame), n_days), dtype=bool)
+    if not isinstance(holidays, Mapping):
+        return np.broadcast_to(grid.holiday_mask(holidays), (len(key_frame), n_days)).copy()
+    if holiday_key is None or holiday_key not in key_frame:
+        raise ValueError("A holiday mapping needs holiday_key= naming one of the key columns.")
+    masks = {k: grid.holiday_mask(v) for k, v in holidays.items()}
+    fallback = masks.get("*", np.zeros(n_days, dtype=bool))
+    return np.stack([masks.get(str(v), fallback) for v in key_frame[holiday_key]])
+
+
+def _run(
+    frame: pd.DataFrame,
+    *,
+    keys: Sequence[str] | None,
+    period_col: str,
+    count_col: str,
+    fdr: float | None,
+    min_volume: float | None,
+    min_count: float,
+    min_ratio: float,
+    holidays: Holidays,
+    holiday_key: str | None,
+    windows: Sequence[str | pd.Timedelta] | None,
+    merge_gap: str | pd.Timedelta,
+    freq: str | pd.Timedelta | None,
+    config: BaselineConfig | None,
+    test_periods: int | None,
+) -> tuple[pd.DataFrame, list[dict], dict]:
+    """Evaluate all series, apply BH per period, and describe alerting episodes."""
+    settings = get_settings()
+    fdr = settings.trend_fdr if fdr is None else fdr
+    min_volume = settings.trend_min_volume if min_volume is None else min_volume
+    cfg = config or BaselineConfig()
+    missing = {period_col, count_col} - set(frame.columns)
+    if missing:
+        raise ValueError(f"The frame needs columns {sorted(missing)}.")
+    keys = list(keys) if keys is not None else [c for c in frame.columns if c not in (period_col, count_col)]
+    if frame.empty:
+        return pd.DataFrame(columns=keys), [], {}
+    key_frame, values, grid = _pivot(frame, keys, period_col, count_col, freq)
+    hol = _holiday_masks(holidays, key_frame, holiday_key, grid)
+    lengths = window_periods(windows, grid.step)
+    n_series, n_periods = values.shape
+    test_from = 0 if test_periods is None else max(0, n_periods - test_periods)
+
+    per_block = max(1, _BLOCK_CELLS // (grid.layout.n_days * max(7, 2 * grid.layout.n_bins)))
+    p_value = np.full(values.shape, np.nan, dtype=np.float32)
+    volume = np.full(values.shape, np.nan, dtype=np.float32)
+    baseline = np.full(values.shape, np.nan, dtype=np.float32)
+    for lo in range(0, n_series, per_block):
+        hi = min(lo + per_block, n_series)
+        ev = evaluate(
+            values[lo:hi], hol[lo:hi], grid.layout, lengths, cfg,
+            min_count=max(min_count, 1.0), min_ratio=min_ratio, test_from=test_from,
+        )  # fmt: skip
+        p_value[lo:hi] = ev.p_value
+        volume[lo:hi] = ev.volume
+        baseline[lo:hi] = ev.forecast
+
+    # The family at each period: series tested there with enough volume in the longest window.
+    eligible = np.where(volume >= min_volume, p_value, np.nan).astype(float)
+    eligible[:, :test_from] = np.nan
+    # The rate is per day: sub-daily scans run periods_per_day families a day.
+    rejected, q_value = benjamini_hochberg(eligible, fdr / grid.layout.periods_per_day)
+
+    episodes: list[dict] = []
+    hit_rows = np.flatnonzero(rejected.any(axis=1))
+    gap = max(0, int(pd.Timedelta(merge_gap) // grid.step))
+    if len(hit_rows):
+        ev = evaluate(
+            values[hit_rows], hol[hit_rows], grid.layout, lengths, cfg,
+            min_count=max(min_count, 1.0), min_ratio=min_ratio, test_from=test_from,
+        )  # fmt: skip
+        for i, row_idx in enumerate(hit_rows):
+            row = values[row_idx]
+            elevated = elevated_periods(row, ev.forecast[i], ev.forecast_var[i])
+            length = np.asarray(lengths)[ev.best[i]]
+            for ep in find_episodes(row, elevated, rejected[row_idx], length, ev.p_value[i], gap):
+                info = describe_episode(ep, row, ev.profiles, i, grid, np.asarray(lengths))
+                span_q = q_value[row_idx, ep.detected : ep.last + 1]
+                info["q_value"] = float(np.nanmin(span_q))
+                info["_series"] = int(row_idx)
+                info["_detected"] = ep.detected
+                episodes.append(info)
+    state = {
+        "grid": grid,
+        "values": values,
+        "p_value": p_value,
+        "q_value": q_value,
+        "rejected": rejected,
+        "volume": volume,
+        "baseline": baseline,
+        "test_from": test_from,
+        "lengths": lengths,
+    }
+    return key_frame, episodes, state
+
+
+def backtest_scan(
+    frame: pd.DataFrame,
+    *,
+    keys: Sequence[str] | None = None,
+    period_col: str = "period",
+    count_col: str = "count",
+    fdr: float | None = None,
+    min_volume: float | None = None,
+    min_count: float = 5,
+    min_ratio: float = 1.2,
+    holidays: Holidays = None,
+    holiday_key: str | None = None,
+    windows: Sequence[str | pd.Timedelta] | None = None,
+    merge_gap: str | pd.Timedelta = "3D",
+    freq: str | pd.Timedelta | None = None,
+    config: BaselineConfig | None = None,
+) -> pd.DataFrame:
+    """Every alert a daily (per-period) scan would have raised over the whole history.
+
+    Same arguments as :func:`scan_series`. Each period is judged only on data up to it,
+    with BH across series at that period; consecutive alerts of a series (gaps shorter
+    than ``merge_gap``) form one row. Returns the key columns plus
+    :data:`EPISODE_COLUMNS`; ``detected_at`` is the period at which the alert first fired.
+    """
+    key_frame, episodes, _ = _run(
+        frame, keys=keys, period_col=period_col, count_col=count_col, fdr=fdr,
+        min_volume=min_volume, min_count=min_count, min_ratio=min_ratio, holidays=holidays,
+        holiday_key=holiday_key, windows=windows, merge_gap=merge_gap, freq=freq,
+        config=config, test_periods=None,
+    )  # fmt: skip
+    return _episode_frame(key_frame, episodes)
+
+
+def _episode_frame(key_frame: pd.DataFrame, episodes: list[dict]) -> pd.DataFrame:
+    if not episodes:
+        out = key_frame.iloc[:0].copy()
+        for c in EPISODE_COLUMNS:
+            out[c] = pd.Series(dtype=float)
+        return out
+    eps = pd.DataFrame(episodes)
+    out = key_frame.iloc[eps["_series"].to_numpy()].reset_index(drop=True)
+    for c in EPISODE_COLUMNS:
+        out[c] = eps[c].to_numpy()
+    return out.sort_values(["detected_at", "score"], ascending=[True, False], ignore_index=True)
+
+
+def scan_series(
+    frame: pd.DataFrame,
+    *,
+    keys: Sequence[str] | None = None,
+    period_col: str = "period",
+    count_col: str = "count",
+    fdr: float | None = None,
+    min_volume: float | None = None,
+    window: str | pd.Timedelta = "7D",
+    lookback: str | pd.Timedelta = "28D",
+    as_of: str | pd.Timestamp | None = None,
+    min_count: float = 5,
+    min_ratio: float = 1.2,
+    holidays: Holidays = None,
+    holiday_key: str | None = None,
+    windows: Sequence[str | pd.Timedelta] | None = None,
+    merge_gap: str | pd.Timedelta = "3D",
+    freq: str | pd.Timedelta | None = None,
+    alerts_only: bool = True,
+    config: BaselineConfig | None = None,
+) -> pd.DataFrame:
+    """Which series are surging now: one row per series, alerting series first.
+
+    Args:
+        frame: long counts, one row per (series key values..., period) with a count;
+            absent rows are zeros. Periods on a regular step from 1 minute to 1 day.
+        keys: columns identifying a series (default: every column but period and count).
+            Stack several dimensions as (dimension, value) rows to scan them together.
+        fdr: Benjamini–Hochberg false discovery rate across series at each period
+            (default ``ESC_TREND_FDR``, 0.01).
+        min_volume: a series joins the family at a period only with at least this many
+            cases in the longest test window ending there (default ``ESC_TREND_MIN_VOLUME``).
+        window: report alerts raised in this trailing window (e.g. the last 7 days).
+        lookback: also test this much before the window, so an episode that began
+            earlier reports its true ``detected_at``.
+        as_of: judge as of this period (later rows are ignored: no look-ahead).
+        min_count, min_ratio, windows, merge_gap, freq, config: as in
+            :func:`analytics.trends.detect_spikes`.
+        holidays: dates for every series, or a mapping ``{value of holiday_key: dates}``
+            (``"*"`` for the rest), e.g. per region.
+        alerts_only: return only series that alerted in the window.
+
+    Returns:
+        Key columns, ``alert``, the latest episode's :data:`EPISODE_COLUMNS` (NaN/NaT
+        when the series did not alert; then ``observed``/``expected``/``growth`` describe
+        the window and ``p_value``/``q_value`` are its smallest), ``volume`` and
+        ``baseline`` (cases and forecast over the window).
+    """
+    if as_of is not None:
+        cut = pd.Timestamp(as_of)
+        frame = frame[pd.to_datetime(frame[period_col]) <= cut]
+    probe = pd.to_datetime(frame[period_col]) if not frame.empty else None
+    step = _grid_step(pd.DatetimeIndex(probe.unique()).sort_values(), freq) if probe is not None else pd.Timedelta(days=1)
+    n_window = max(1, int(pd.Timedelta(window) // step))
+    n_test = n_window + int(pd.Timedelta(lookback) // step)
+    key_frame, episodes, state = _run(
+        frame, keys=keys, period_col=period_col, count_col=count_col, fdr=fdr,
+        min_volume=min_volume, min_count=min_count, min_ratio=min_ratio, holidays=holidays,
+        holiday_key=holiday_key, windows=windows, merge_gap=merge_gap, freq=freq,
+        config=config, test_periods=n_test,
+    )  # fmt: skip
+    columns = [*key_frame.columns, "alert", *EPISODE_COLUMNS, "volume", "baseline"]
+    if not state:
+        return pd.DataFrame(columns=columns)
+    values = state["values"]
+    n_periods = values.shape[1]
+    win = slice(n_periods - n_window, n_periods)
+    out = key_frame.copy()
+    volume = np.nansum(values[:, win], axis=1)
+    baseline = np.nansum(state["baseline"][:, win], axis=1)
+    out["alert"] = state["rejected"][:, win].any(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["observed"] = volume
+        out["expected"] = baseline
+        out["growth"] = np.where(baseline > 0, volume / baseline, np.nan)
+        out["excess"] = volume - baseline
+    p_win = state["p_value"][:, win].astype(float)
+    q_win = state["q_value"][:, win]
+    out["p_value"] = _nanmin_rows(p_win)
+    out["q_value"] = _nanmin_rows(q_win)
+    out["score"] = -np.log10(np.maximum(out["p_value"].to_numpy(dtype=float), P_FLOOR))
+    for c in ("detected_at", "start", "end", "peak_at"):
+        out[c] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
+    out["kind"] = pd.Series(None, index=out.index, dtype="str")
+    out["test_window"] = pd.Series(pd.NaT, index=out.index, dtype="timedelta64[ns]")
+    out["ongoing"] = False
+    latest: dict[int, dict] = {}
+    for ep in episodes:  # keep each series' latest episode that alerted inside the window
+        alerted = state["rejected"][ep["_series"], win].any()
+        if alerted and ep["_detected"] >= latest.get(ep["_series"], {}).get("_detected", -1):
+            latest[ep["_series"]] = ep
+    for i, ep in latest.items():
+        for c in EPISODE_COLUMNS:
+            out.loc[i, c] = ep[c]
+    out["volume"] = volume
+    out["baseline"] = baseline
+    out = out[columns]
+    if alerts_only:
+        out = out[out["alert"]]
+    return out.sort_values(["alert", "score"], ascending=[False, False], ignore_index=True)
+
+
+def _nanmin_rows(a: np.ndarray) -> np.ndarray:
+    filled = np.where(np.isnan(a), np.inf, a)
+    out = filled.min(axis=1) if a.shape[1] else np.full(a.shape[0], np.inf)
+    return np.where(np.isinf(out), np.nan, out)
+
+
+def long_counts(
+    cases: pd.DataFrame,
+    dimensions: Sequence[str | tuple[str, str]],
+    *,
+    time_col: str = "created_at",
+    freq: str = "D",
+) -> pd.DataFrame:
+    """Long counts ``[dimension, value, period, count]`` for :func:`scan_series`.
+
+    ``dimensions`` names case columns (``"category"``) and pairs (``("region",
+    "category")``, reported as dimension ``"region x category"`` and value
+    ``"APAC / Scam"``). Missing values are counted as ``"(missing)"``.
+    """
+    period = pd.to_datetime(cases[time_col]).dt.floor(freq)
+    parts = []
+    for dim in dimensions:
+        cols = [dim] if isinstance(dim, str) else list(dim)
+        labels = [cases[c].astype("str").fillna("(missing)") for c in cols]
+        value = labels[0]
+        for extra in labels[1:]:
+            value = value + " / " + extra
+        counted = (
+            pd.DataFrame({"value": value, "period": period})
+            .groupby(["value", "period"], observed=True)
+            .size()
+            .rename("count")
+            .reset_index()
+        )
+        counted.insert(0, "dimension", " x ".join(cols))
+        parts.append(counted)
+    return pd.concat(parts, ignore_index=True)
