@@ -119,7 +119,7 @@ def _raw_expr(q: _Sql, mapping: Mapping, target: str) -> str | None:
         m = q.p(codes)
         expr = (
             f"CASE WHEN {expr} LIKE '[%' THEN nullif(array_to_string(list_transform("
-            f"try_cast(json({expr}) AS VARCHAR[]), c -> coalesce(map_extract_value({m}::MAP(VARCHAR, VARCHAR), "
+            f"try_cast(json({expr}) AS VARCHAR[]), lambda c: coalesce(map_extract_value({m}::MAP(VARCHAR, VARCHAR), "
             f"lower(c)), c)), ', '), '') ELSE coalesce(map_extract_value({m}::MAP(VARCHAR, VARCHAR), "
             f"lower({expr})), {expr}) END"
         )
@@ -150,22 +150,24 @@ def _timestamp_expr(q: _Sql, x: str, tz: str, formats: list[str]) -> str:
     )
 
 
-def _typed_expr(q: _Sql, mapping: Mapping, col: schema.Column, x: str, tz: str, formats: list[str]) -> str:
-    """Typed, normalised value of one canonical column from its raw text expression ``x``."""
+def _mapped_expr(q: _Sql, mapping: Mapping, col: schema.Column, x: str) -> str:
+    """Apply the column's synonym map (schema vocabulary + preset + user values) to raw text."""
     values = {**_VOCABULARIES.get(col.name, {}), **mapping.values.get(col.name, {})}
-    if values and col.kind not in ("number", "bool"):
-        x = f"coalesce(map_extract_value({q.p(values)}::MAP(VARCHAR, VARCHAR), lower({x})), {x})"
+    if not values:
+        return x
+    # A value mapped to "" means "no value" (Zendesk's CSAT "Offered", for instance).
+    return f"nullif(coalesce(map_extract_value({q.p(values)}::MAP(VARCHAR, VARCHAR), lower({x})), {x}), '')"
+
+
+def _typed_expr(q: _Sql, mapping: Mapping, col: schema.Column, x: str, tz: str, formats: list[str]) -> str:
+    """Typed, normalised value of one canonical column from its mapped text expression ``x``."""
     if col.kind == "timestamp":
         return _timestamp_expr(q, x, tz, formats)
     if col.kind == "integer":
         return f"CAST(round(try_cast({x} AS DOUBLE)) AS INTEGER)"
     if col.kind == "number":
-        if values:
-            x = f"coalesce(map_extract_value({q.p(values)}::MAP(VARCHAR, VARCHAR), lower({x})), {x})"
         return f"try_cast(replace(replace({x}, '%', ''), ',', '.') AS DOUBLE)"
     if col.kind == "bool":
-        if values:
-            x = f"coalesce(map_extract_value({q.p(values)}::MAP(VARCHAR, VARCHAR), lower({x})), {x})"
         return (
             f"CASE WHEN list_contains({q.p(list(schema.TRUE_STRINGS))}::VARCHAR[], lower({x})) THEN true "
             f"WHEN list_contains({q.p(list(schema.FALSE_STRINGS))}::VARCHAR[], lower({x})) THEN false END"
@@ -218,7 +220,8 @@ def build_normalize_sql(
     raw_cols = []
     for col in schema.CASE_COLUMNS:
         raw = _raw_expr(q, mapping, col.name)
-        raw_cols.append(f"{raw or 'NULL::VARCHAR'} AS {quote_ident('r_' + col.name)}")
+        raw = _mapped_expr(q, mapping, col, raw) if raw else "NULL::VARCHAR"
+        raw_cols.append(f"{raw} AS {quote_ident('r_' + col.name)}")
     mapped_sources = {c for cols in mapping.columns.values() for c in cols}
     mapped_sources |= {spec["column"] for spec in mapping.derived.values()}
     keep_too = {c for t, cols in mapping.columns.items() for c in cols

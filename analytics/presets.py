@@ -130,24 +130,24 @@ GENERIC_SYNONYMS: dict[str, tuple[str, ...]] = {
                 "ticket", "ticket_number", "issue_key", "key", "uuid", "reference", "ref"),
     "created_at": ("created_at", "created", "createdat", "created_date", "createddate", "created_time",
                    "date_opened", "opened", "opened_at", "creation_date", "submitted_at",
-                   "reported_at", "date", "timestamp"),
+                   "reported_at", "date_time_opened", "date", "timestamp"),
     "status": ("status", "state", "case_status", "ticket_status"),
     "first_response_at": ("first_response_at", "first_response", "first_reply_at", "first_responded_at"),
     "resolved_at": ("resolved_at", "resolved", "solved_at", "closed_at", "date_closed",
-                    "resolution_date", "resolved_time", "closed_date"),
+                    "resolution_date", "resolved_time", "closed_date", "date_time_closed"),
     "updated_at": ("updated_at", "updated", "last_modified", "last_updated", "modified_at",
                    "last_update", "last_modified_date"),
     "reopen_count": ("reopen_count", "reopens", "reopened_count", "times_reopened"),
     "sla_due_at": ("sla_due_at", "due_date", "due_at", "due_by", "sla_due", "deadline"),
     "sla_breached": ("sla_breached", "sla_breach", "breached", "sla_violated"),
-    "channel": ("channel", "via", "source", "origin", "case_origin", "intake_channel"),
+    "channel": ("channel", "via", "via_channel", "source", "origin", "case_origin", "intake_channel"),
     "region": ("region", "market_region", "geo", "sales_region"),
     "country": ("country", "country_code", "market", "reporter_country"),
     "language": ("language", "lang", "locale"),
     "queue": ("queue", "group", "assignment_group", "team_queue"),
     "priority": ("priority", "urgency"),
     "severity": ("severity", "sev", "impact"),
-    "reporter_type": ("reporter_type", "requester_type", "reporter", "submitter_type"),
+    "reporter_type": ("reporter_type", "requester_type", "submitter_type"),
     "category": ("category", "type", "case_type", "issue_type", "ticket_type", "reason"),
     "policy": ("policy", "policy_area", "guideline", "sop", "violation_type"),
     "sub_policy": ("sub_policy", "subpolicy", "policy_detail", "sub_category", "subcategory"),
@@ -396,8 +396,8 @@ PRESETS: dict[str, Preset] = {
                 "Satisfaction Score", "First reply time in minutes", "Group"),
                "Views > Export as CSV, or the incremental export JSON."),
         Preset("salesforce", "Salesforce Case export", _SALESFORCE,
-               ("CaseNumber", "Case Number", "Origin", "Case Origin", "CreatedDate",
-                "Date/Time Opened", "ClosedDate", "Case Reason", "Reason", "OwnerId"),
+               ("CaseNumber|Case Number", "Origin|Case Origin", "CreatedDate|Date/Time Opened",
+                "ClosedDate|Date/Time Closed", "Reason|Case Reason", "OwnerId|Case Owner", "Subject"),
                "Data Loader (API names) or a Cases report (labels)."),
         Preset("jira", "Jira Service Management issue CSV", _JIRA,
                ("Issue key", "Issue id", "Summary", "Issue Type", "Project key", "Resolution",
@@ -417,12 +417,15 @@ PRESETS: dict[str, Preset] = {
 
 
 def detect_preset(headers: list[str]) -> tuple[str, float]:
-    """The preset whose signature headers best match, and the share matched (0..1)."""
+    """The preset whose signature headers best match, and the share matched (0..1).
+
+    A signature entry "A|B" matches either spelling (API name or report label).
+    """
     have = {_norm(h) for h in headers}
     best, best_score = "generic", 0.0
     for preset in PRESETS.values():
-        sig = {_norm(s) for s in preset.signature}
-        score = len(sig & have) / len(sig)
+        groups = [{_norm(alt) for alt in entry.split("|")} for entry in preset.signature]
+        score = sum(bool(g & have) for g in groups) / len(groups)
         if score > best_score:
             best, best_score = preset.name, score
     return (best, best_score) if best_score >= 0.5 else ("generic", best_score)

@@ -343,21 +343,25 @@ def stage_json(
                 WHERE trim(line) <> ''""",
             [str(path)],
         )
+    elif _first_char(path) == "[":
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {lines} AS
+                SELECT row_number() OVER () AS _row, to_json(json)::VARCHAR AS line
+                FROM read_json(?, format='array', records=false, maximum_object_size=67108864)""",
+            [str(path)],
+        )
     else:
+        # An object wrapping the records ({"tickets": [...]}, as API exports do).
+        doc = _load_wrapped_json(path)
+        import pyarrow as pa
+
+        arrow = pa.table({"_row": pa.array(range(1, len(doc) + 1), pa.int64()),
+                          "line": pa.array([json.dumps(o, ensure_ascii=False) for o in doc], pa.string())})
+        con.register("_json_arrow", arrow)
         try:
-            con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE {lines} AS
-                    SELECT row_number() OVER () AS _row, to_json(json)::VARCHAR AS line
-                    FROM read_json(?, format='array', records=false, maximum_object_size=67108864)""",
-                [str(path)],
-            )
-        except duckdb.Error:
-            doc = _load_wrapped_json(path)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {lines} (_row BIGINT, line VARCHAR)")
-            con.executemany(
-                f"INSERT INTO {lines} VALUES (?, ?)",
-                [(i + 1, json.dumps(o, ensure_ascii=False)) for i, o in enumerate(doc)],
-            )
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {lines} AS SELECT * FROM _json_arrow")
+        finally:
+            con.unregister("_json_arrow")
     if limit:
         con.execute(f"DELETE FROM {lines} WHERE _row > ?", [limit])
     total = con.execute(f"SELECT count(*) FROM {lines}").fetchone()[0]
@@ -412,6 +416,12 @@ def stage_json(
     con.execute(f"DROP TABLE {lines}")
     n_rows = total - len(rejects)
     return StagedFile(table, columns, n_rows, rejects, fmt)
+
+
+def _first_char(path: Path) -> str:
+    with open(path, "rb") as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head[:1].decode("ascii", errors="replace")
 
 
 def _load_wrapped_json(path: Path) -> list:

@@ -88,7 +88,7 @@ class TimeGrid:
     def holiday_mask(self, holidays: Collection | None) -> np.ndarray:
         """Boolean ``(n_days,)``: which grid days are listed holidays."""
         mask = np.zeros(self.layout.n_days, dtype=bool)
-        if not holidays:
+        if holidays is None or len(holidays) == 0:
             return mask
         dates = pd.DatetimeIndex(pd.to_datetime(list(holidays))).normalize()
         if dates.tz is not None:

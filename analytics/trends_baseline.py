@@ -50,6 +50,8 @@ class BaselineConfig:
 
     #: Days of history behind the level (mean daily count).
     level_days: int = 28
+    #: ... doubled, then quadrupled, while the window holds fewer cases than this.
+    level_min_count: float = 30.0
     #: Days of history behind the weekday factors and the time-of-day profile.
     season_days: int = 56
     #: Days of past residuals behind the overdispersion estimate.
@@ -138,8 +140,9 @@ def _cumsum0(a: np.ndarray) -> np.ndarray:
 
 def _trailing(cum: np.ndarray, length: int) -> np.ndarray:
     """Sums over days ``[c - length, c - 1]`` for every cutoff ``c``, from :func:`_cumsum0`."""
-    lo = np.maximum(np.arange(cum.shape[1]) - length, 0)
-    return cum - cum[:, lo]
+    out = cum.copy()
+    out[:, length:] -= cum[:, :-length]
+    return out
 
 
 def _rolling_sum(a: np.ndarray, w: int) -> np.ndarray:
@@ -179,8 +182,19 @@ def fit_profiles(
     weekday = shrunk / shrunk.mean(-1, keepdims=True)
     weekday = np.where(mean_rate[..., None] > 0, weekday, 1.0)
 
-    level_sum = _trailing(_cumsum0(daily), cfg.level_days)
-    level_days = _trailing(cum_n, cfg.level_days)
+    # The shortest of 1x, 2x, 4x level_days holding level_min_count cases: recent for busy
+    # series, long enough for sparse ones (a level from 5 cases is a guess).
+    cum_daily = _cumsum0(daily)
+    level_sum = level_days = None
+    for mult in (4, 2, 1):
+        s_m = _trailing(cum_daily, mult * cfg.level_days)
+        n_m = _trailing(cum_n, mult * cfg.level_days)
+        if level_sum is None:
+            level_sum, level_days = s_m, n_m
+        else:
+            use = s_m >= cfg.level_min_count
+            level_sum = np.where(use, s_m, level_sum)
+            level_days = np.where(use[..., None], n_m, level_days)
     exposure = (weekday * level_days).sum(-1)
     enough = level_days.sum(-1) >= cfg.min_history_days
     # The 0.1 pseudo-count keeps an all-zero history from forecasting exactly zero.

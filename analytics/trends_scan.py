@@ -140,7 +140,7 @@ def _holiday_masks(
     holidays: Holidays, key_frame: pd.DataFrame, holiday_key: str | None, grid: TimeGrid
 ) -> np.ndarray:
     n_days = grid.layout.n_days
-    if not holidays:
+    if holidays is None or len(holidays) == 0:
         return np.zeros((len(key_frame), n_days), dtype=bool)
     if not isinstance(holidays, Mapping):
         return np.broadcast_to(grid.holiday_mask(holidays), (len(key_frame), n_days)).copy()
@@ -184,6 +184,7 @@ def _run(
     hol = _holiday_masks(holidays, key_frame, holiday_key, grid)
     lengths = window_periods(windows, grid.step)
     n_series, n_periods = values.shape
+    floor = max(min_count, min_volume, 1.0)  # the window that alerts must hold the floor
     test_from = 0 if test_periods is None else max(0, n_periods - test_periods)
 
     per_block = max(1, _BLOCK_CELLS // (grid.layout.n_days * max(7, 2 * grid.layout.n_bins)))
@@ -194,7 +195,7 @@ def _run(
         hi = min(lo + per_block, n_series)
         ev = evaluate(
             values[lo:hi], hol[lo:hi], grid.layout, lengths, cfg,
-            min_count=max(min_count, 1.0), min_ratio=min_ratio, test_from=test_from,
+            min_count=floor, min_ratio=min_ratio, test_from=test_from,
         )  # fmt: skip
         p_value[lo:hi] = ev.p_value
         volume[lo:hi] = ev.volume
@@ -212,7 +213,7 @@ def _run(
     if len(hit_rows):
         ev = evaluate(
             values[hit_rows], hol[hit_rows], grid.layout, lengths, cfg,
-            min_count=max(min_count, 1.0), min_ratio=min_ratio, test_from=test_from,
+            min_count=floor, min_ratio=min_ratio, test_from=test_from,
         )  # fmt: skip
         for i, row_idx in enumerate(hit_rows):
             row = values[row_idx]
@@ -315,8 +316,9 @@ def scan_series(
             Stack several dimensions as (dimension, value) rows to scan them together.
         fdr: Benjamini–Hochberg false discovery rate across series at each period
             (default ``ESC_TREND_FDR``, 0.01).
-        min_volume: a series joins the family at a period only with at least this many
-            cases in the longest test window ending there (default ``ESC_TREND_MIN_VOLUME``).
+        min_volume: a window may alert only if it holds at least this many cases, and a
+            series joins the BH family at a period only with this many cases in the
+            longest test window ending there (default ``ESC_TREND_MIN_VOLUME``, 10).
         window: report alerts raised in this trailing window (e.g. the last 7 days).
         lookback: also test this much before the window, so an episode that began
             earlier reports its true ``detected_at``.

@@ -10,10 +10,12 @@ combinations of that cuboid. Every leaf under an element is moved by the same se
 Three kinds of case:
 
 * ``relative`` - the papers' setting: continuous values, Gaussian relative noise, the anomaly
-  a drop or a spike. As in RiskLoc's generator the severity is U(0.2, 1.0) plus the noise level
-  (so anomalies are not indistinguishable from noise), with per-leaf spread U(0, 0.1).
+  a drop or a spike. As in RiskLoc's generator the severity ``r`` is U(0.2, 1.0) plus the noise
+  level (so anomalies are not indistinguishable from noise), with per-leaf spread U(0, 0.1);
+  a drop multiplies actual by ``1 - r``, a spike multiplies expected by ``1 - r``.
 * ``counts`` - escalation-like: integer case counts, Poisson noise on top of a 10 % relative
-  forecast error, small expected counts per leaf.
+  forecast error, small expected counts per leaf, and milder anomalies: spikes of +50..150 %
+  (70 % of cases) or drops of -25..-75 %.
 * ``rate`` - SLA breach rate: cases (denominator) and breaches (numerator) per leaf; the
   breach *rate* moves in the root cause while a decoy slice elsewhere changes volume only.
 
@@ -50,17 +52,30 @@ def _cube(cards: tuple[int, ...]) -> tuple[pd.DataFrame, list[str]]:
     return pd.DataFrame(list(itertools.product(*values)), columns=names), names
 
 
+def _covers_parent(combos: set[tuple[int, ...]], dims: list[int], cards) -> bool:
+    for i, d in enumerate(dims):
+        siblings: dict[tuple[int, ...], set[int]] = {}
+        for combo in combos:
+            siblings.setdefault(combo[:i] + combo[i + 1 :], set()).add(combo[i])
+        if any(len(values) == cards[d] for values in siblings.values()):
+            return True
+    return False
+
+
 def _pick_elements(rng, frame, names, cards, n_dims, n_elements, weight):
     """Choose ``n_elements`` distinct value combinations of ``n_dims`` random dimensions."""
     for _ in range(100):
         dims = sorted(rng.choice(len(names), size=n_dims, replace=False).tolist())
+        if np.prod([cards[d] for d in dims]) <= n_elements:  # leave some of the cuboid normal
+            continue
         combos = set()
         while len(combos) < n_elements:
             combos.add(tuple(int(rng.integers(1, cards[d] + 1)) for d in dims))
         truth = [{names[d]: f"{names[d]}{v}" for d, v in zip(dims, combo, strict=True)} for combo in sorted(combos)]
         masks = [np.logical_and.reduce([frame[k].to_numpy() == v for k, v in t.items()]) for t in truth]
-        # An element whose leaves are all zero cannot be seen by any method: draw again.
-        if all(weight[m].sum() > 0 for m in masks):
+        # An element whose leaves are all zero cannot be seen by any method, and elements that
+        # together cover every child of a parent *are* that parent: draw again.
+        if all(weight[m].sum() > 0 for m in masks) and not _covers_parent(combos, dims, cards):
             return truth, masks
     raise RuntimeError("could not place an anomaly on non-zero leaves")
 
@@ -91,10 +106,11 @@ def make_case(
             mask = np.logical_or.reduce(masks)
             severity = rng.uniform(0.2, 1.0) + noise
             r = np.abs(rng.normal(severity, rng.uniform(0.0, 0.1), int(mask.sum())))
-            if rng.uniform() < 0.5:  # drop
+            # As in RiskLoc's generator: reset the noise, then scale one side down by (1 - r).
+            if rng.uniform() < 0.5:  # drop: actual falls below expected
                 actual[mask] = np.maximum(expected[mask] * (1.0 - r), 0.0)
-            else:  # spike
-                actual[mask] = expected[mask] * (1.0 + r)
+            else:  # spike: expected is the scaled-down side, actual is 1 / (1 - r) times it
+                expected[mask] = np.maximum(actual[mask] * (1.0 - r), 0.0)
         frame["actual"], frame["expected"] = actual, expected
     elif kind == "counts":
         expected = base
