@@ -104,8 +104,10 @@ def _prepare(
     delimiter: str | None,
     encoding: str | None,
     limit: int | None,
+    csv_engine: str = "duckdb",
 ) -> tuple[StagedFile, Mapping, str, float]:
-    staged = stage_file(con, path, "_stage", fmt=fmt, delimiter=delimiter, encoding=encoding, limit=limit)
+    staged = stage_file(con, path, "_stage", fmt=fmt, delimiter=delimiter, encoding=encoding,
+                        limit=limit, csv_engine=csv_engine)
     detected, score = detect_preset(staged.columns)
     resolved = resolve(staged.columns, preset, mapping)
     check_required(resolved, staged.columns)
@@ -186,14 +188,26 @@ def preview_file(
     """Validate the first ``limit`` records of a file without writing anything."""
     cur = con.cursor()
     try:
-        staged, resolved, preset_name, score = _prepare(
-            cur, Path(path), preset=preset, mapping=mapping, fmt=fmt, delimiter=delimiter,
-            encoding=encoding, limit=limit,
-        )
         try:
+            staged, resolved, preset_name, score = _prepare(
+                cur, Path(path), preset=preset, mapping=mapping, fmt=fmt, delimiter=delimiter,
+                encoding=encoding, limit=limit,
+            )
             tz = timezone or resolved.timezone or get_settings().default_timezone
             _normalize(cur, staged, resolved, timezone=tz,
                        as_of=datetime.now(UTC).replace(tzinfo=None), limit=limit)
+        except duckdb.InvalidInputException as exc:
+            if "CSV" not in str(exc):
+                raise
+            staged, resolved, preset_name, score = _prepare(
+                cur, Path(path), preset=preset, mapping=mapping, fmt=fmt, delimiter=delimiter,
+                encoding=encoding, limit=limit, csv_engine="python",
+            )
+        try:
+            if not cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_norm'").fetchone()[0]:
+                tz = timezone or resolved.timezone or get_settings().default_timezone
+                _normalize(cur, staged, resolved, timezone=tz,
+                           as_of=datetime.now(UTC).replace(tzinfo=None), limit=limit)
             reasons = cur.execute(
                 "SELECT _reason AS reason, count(*) AS rows FROM _norm WHERE _reason IS NOT NULL "
                 "GROUP BY 1 ORDER BY 2 DESC"
@@ -254,12 +268,38 @@ def import_file(
         hasher.start()
     cur = con.cursor()
     staged = None
+    engine = "duckdb"
+    try:
+        while True:
+            try:
+                result = _import_once(
+                    cur, path, engine=engine, preset=preset, mapping=mapping, fmt=fmt,
+                    delimiter=delimiter, encoding=encoding, timezone=timezone, user=user,
+                    file_name=file_name, is_demo=is_demo, as_of=as_of, started=started,
+                    report=report, hasher=hasher, digest=digest,
+                )
+                break
+            except duckdb.InvalidInputException as exc:
+                # DuckDB's CSV parser gives up on a few odd files (a bare carriage return
+                # inside quotes); the transaction was rolled back, so read them with Python.
+                if engine == "python" or "CSV" not in str(exc):
+                    raise
+                engine = "python"
+        report("Done", 1.0)
+        return result
+    finally:
+        cur.close()
+
+
+def _import_once(cur, path, *, engine, preset, mapping, fmt, delimiter, encoding, timezone, user,
+                 file_name, is_demo, as_of, started, report, hasher, digest) -> ImportResult:
+    staged = None
     try:
         report("Reading the file", 0.05)
         with transaction(cur):
             staged, resolved, preset_name, _score = _prepare(
                 cur, path, preset=preset, mapping=mapping, fmt=fmt, delimiter=delimiter,
-                encoding=encoding, limit=None,
+                encoding=encoding, limit=None, csv_engine=engine,
             )
             tz = timezone or resolved.timezone or get_settings().default_timezone
             report("Validating and normalising rows", 0.35)
@@ -295,12 +335,10 @@ def import_file(
             )
             for temp in ("_norm", "_stage", "_act", "_stage_rejects", "_stage_scans"):
                 cur.execute(f"DROP TABLE IF EXISTS {temp}")
-        report("Done", 1.0)
         return result
     finally:
         if staged is not None:
             staged.cleanup()
-        cur.close()
 
 
 def _upsert(cur: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:

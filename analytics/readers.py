@@ -208,8 +208,13 @@ def stage_csv(
     delimiter: str | None = None,
     encoding: str | None = None,
     limit: int | None = None,
+    engine: str = "duckdb",
 ) -> StagedFile:
-    """Read a CSV/TSV export into ``table`` with DuckDB; malformed records become rejects."""
+    """Read a CSV/TSV export with DuckDB; malformed records become rejects.
+
+    ``engine="python"`` reads with Python's csv module instead: slower, but it accepts
+    what DuckDB's parser gives up on (a bare carriage return inside a quoted field).
+    """
     with open(path, "rb") as fh:
         sample = fh.read(1 << 20)
     if not sample.strip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n"):
@@ -231,6 +236,10 @@ def stage_csv(
         for p in cleanup:
             p.unlink(missing_ok=True)
         raise ExportFormatError(f"{path.name} has a header but no data rows: nothing to import.")
+    if engine == "python":
+        staged = _stage_csv_python(con, source_path, table, columns, delimiter, limit)
+        staged.encoding, staged._cleanup = encoding, cleanup
+        return staged
     rejects_table = f"{table}_rejects"
     con.execute(f"DROP TABLE IF EXISTS {rejects_table}")
     con.execute(f"DROP TABLE IF EXISTS {table}_scans")
@@ -252,6 +261,70 @@ def stage_csv(
     fmt = "tsv" if delimiter == "\t" else "csv"
     return StagedFile(source, columns, None, [], fmt, encoding, delimiter, params,
                       rejects_table, cleanup)
+
+
+def _stage_csv_python(
+    con: duckdb.DuckDBPyConnection, path: Path, table: str, columns: list[str], delimiter: str,
+    limit: int | None,
+) -> StagedFile:
+    import pyarrow as pa
+
+    csv.field_size_limit(MAX_RECORD_BYTES)
+    width = len(columns)
+    rejects: list[Reject] = []
+    batches: list[pa.RecordBatch] = []
+    buffer: list[list[str]] = []
+    numbers: list[int] = []
+    record = 0
+
+    def flush() -> None:
+        if buffer:
+            cols = list(zip(*buffer, strict=True))
+            batches.append(pa.record_batch(
+                [pa.array(numbers, pa.int64())] + [pa.array([v or None for v in c], pa.string()) for c in cols],
+                names=["_row", *columns]))
+            buffer.clear()
+            numbers.clear()
+
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
+        try:
+            next(reader)  # header
+            while True:
+                line = reader.line_num + 1
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    rejects.append(Reject(line, "", f"the record cannot be parsed ({exc})"))
+                    continue
+                if not fields:
+                    continue
+                record += 1
+                if limit and record > limit:
+                    break
+                if len(fields) != width:
+                    kind = "TOO MANY COLUMNS" if len(fields) > width else "MISSING COLUMNS"
+                    raw = delimiter.join(fields)[:MAX_RAW_CHARS]
+                    rejects.append(Reject(line, raw, _CSV_ERROR_TEXT[kind]))
+                    continue
+                buffer.append(fields)
+                numbers.append(record)
+                if len(buffer) >= 50_000:
+                    flush()
+        except csv.Error as exc:  # e.g. a field larger than the limit ends the file
+            rejects.append(Reject(reader.line_num, "", f"the rest of the file cannot be parsed ({exc})"))
+    flush()
+    arrow = pa.Table.from_batches(batches, schema=pa.schema(
+        [("_row", pa.int64())] + [(c, pa.string()) for c in columns]))
+    con.register("_csv_arrow", arrow)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM _csv_arrow")
+    finally:
+        con.unregister("_csv_arrow")
+    fmt = "tsv" if delimiter == "\t" else "csv"
+    return StagedFile(table, columns, arrow.num_rows, rejects, fmt, None, delimiter)
 
 
 def _iter_xlsx_rows(path: Path) -> Iterator[tuple]:
@@ -517,6 +590,7 @@ def stage_file(
     delimiter: str | None = None,
     encoding: str | None = None,
     limit: int | None = None,
+    csv_engine: str = "duckdb",
 ) -> StagedFile:
     """Stage any supported export into the temporary table ``table``. See module docstring."""
     path = Path(path)
@@ -529,7 +603,7 @@ def stage_file(
         if fmt in ("csv", "tsv"):
             staged = stage_csv(
                 con, path, table, delimiter=delimiter or ("\t" if fmt == "tsv" else None),
-                encoding=encoding, limit=limit,
+                encoding=encoding, limit=limit, engine=csv_engine,
             )
         elif fmt == "xlsx":
             staged = stage_xlsx(con, path, table, limit=limit)
