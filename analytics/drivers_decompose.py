@@ -145,11 +145,11 @@ def rate_table(table: pd.DataFrame) -> tuple[pd.DataFrame, float, float]:
     """Add midpoint mix/rate effects to a table of ``before_num`` ... ``after_den`` columns."""
     n0, d0 = table["before_num"].to_numpy(float), table["before_den"].to_numpy(float)
     n1, d1 = table["after_num"].to_numpy(float), table["after_den"].to_numpy(float)
+    if ((n0 > 0) & (d0 == 0)).any() or ((n1 > 0) & (d1 == 0)).any():
+        raise MappingError("A slice has a numerator but no denominator (e.g. breaches, 0 cases).")
     if d0.sum() <= 0 or d1.sum() <= 0:
         raise NotEnoughDataError("A window has no cases (denominator 0): no rate to compare.")
     big_r0, big_r1 = n0.sum() / d0.sum(), n1.sum() / d1.sum()
-    if ((n0 > 0) & (d0 == 0)).any() or ((n1 > 0) & (d1 == 0)).any():
-        raise MappingError("A slice has a numerator but no denominator (e.g. breaches, 0 cases).")
     safe0, safe1 = np.where(d0 > 0, d0, 1.0), np.where(d1 > 0, d1, 1.0)
     # A slice absent from one window takes its rate from the other: all of its effect is mix.
     r0 = np.where(d0 > 0, n0 / safe0, np.where(d1 > 0, n1 / safe1, 0.0))

@@ -19,7 +19,9 @@ RiskLoc (see ``docs/benchmarks/drivers.md``) but scores candidates statistically
    moved and unmoved children (an ANOVA F-test plus an effect-size bound). (c) is what stops a
    parent such as ``{region: APAC}`` being returned when only ``{APAC, profile}`` moved. The
    leaves of an accepted cause are then removed, which also removes its children.
-4. A second pass re-estimates the noise from the leaves no cause explains, and deflates all
+4. The total itself is a candidate: a homogeneous move of everything is reported once as the
+   empty slice and divided out before the search, so growth does not read as "every region".
+5. A second pass re-estimates the noise from the leaves no cause explains, and deflates all
    gains by the genomic-control factor ``lambda`` (median null gain / its chi-square median)
    so that correlated forecast errors in real data do not read as causes.
 
@@ -32,29 +34,36 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
+from analytics.drivers_lattice import (
+    CHI2_1_MEDIAN,
+    GLOBAL,
+    build_lattice,
+    decode,
+    element_rows,
+    element_sums,
+    fit_variance,
+)
 from analytics.errors import MappingError, NotEnoughDataError
 
 __all__ = ["RootCause", "localize_root_causes", "root_causes_frame"]
 
 #: Default tuning; any of these can be passed to :func:`localize_root_causes` as a keyword.
-DEFAULT_TUNING: dict[str, float] = {
+DEFAULT_TUNING: dict[str, float | bool] = {
     "max_dims": 3,  # largest number of dimensions in one cause
     "alpha": 0.01,  # chance of one false cause on pure noise (Bonferroni over candidates)
     "min_change": 0.10,  # smallest relative move of a slice worth reporting (10 %)
     "clip": 4.0,  # residuals are clipped at this many standard deviations
     "heterogeneity": 0.2,  # share of a slice's signal that may come from differing children
     "heterogeneity_alpha": 0.001,  # significance of the homogeneity F-test
-    "relative_to_total": 0,  # 1: rescale expected to the actual total first (ignore drift)
+    "relative_to_total": False,  # rescale expected to the actual total first (ignore drift)
     "rate_prior": 0.0,  # pseudo-cases shrinking each leaf's expected rate to the overall rate
 }
 
-_CHI2_1_MEDIAN = stats.chi2.ppf(0.5, 1)  # 0.4549: median of a chi-square with 1 dof
 _MAX_CHECKS = 400  # bound on candidates examined per pass (each check is O(leaves))
 
 
@@ -66,9 +75,10 @@ class RootCause:
     "product_surface": "profile"}``; ``rc == {"region": "APAC", ...}`` compares the slice
     with a plain dict. For count metrics ``actual``/``expected`` are sums over the slice;
     for rate metrics they are the slice's actual and expected rate. ``share_of_change`` is
-    the slice's part of the total unexplained change (actual minus expected numerator for
-    rates, i.e. the rate effect), signed. ``score`` is the chi-square evidence (larger is
-    stronger).
+    the slice's part of the total change (for rates: of actual minus expected breaches at this
+    window's volume, i.e. the rate effect), signed. ``relative_change`` is actual / expected - 1
+    (for rates at this window's volume; after dividing out an overall move when an ``{}`` item
+    reports one). ``score`` is the chi-square evidence (larger is stronger).
     """
 
     slice: dict[str, object]
@@ -94,7 +104,7 @@ class RootCause:
     @property
     def label(self) -> str:
         """``region=APAC & product_surface=profile``: for tables and chart labels."""
-        return " & ".join(f"{k}={v}" for k, v in self.slice.items())
+        return " & ".join(f"{k}={v}" for k, v in self.slice.items()) or "(all)"
 
 
 def root_causes_frame(causes: list[RootCause]) -> pd.DataFrame:
@@ -169,113 +179,7 @@ def _prepare(leaves, dimensions, actual, expected, actual_den, expected_den, tun
             rate_f = (num_f + prior * overall) / (den_f + prior)
         rate_f = np.where(np.isfinite(rate_f), rate_f, overall)
         f = den_a * rate_f
-    if tuning["relative_to_total"] and f.sum() > 0:
-        f = f * (a.sum() / f.sum())
     return frame, dimensions, a, f
-
-
-# --------------------------------------------------------------------------------------------
-# Noise model
-# --------------------------------------------------------------------------------------------
-
-
-def _variance(a: np.ndarray, f: np.ndarray, fit_mask: np.ndarray, is_count: bool) -> np.ndarray:
-    """Per-leaf null variance ``phi*f + sigma2*f**2``, fitted robustly on ``fit_mask`` leaves.
-
-    Leaves are binned by expected value; in each bin ``median(r**2) / 0.4549`` estimates the
-    variance of ``r = a - f`` even when up to half the bin moved. A relative least-squares fit
-    (each bin weighs the same whatever its scale) gives ``phi`` and ``sigma2``. Counts cannot
-    be less noisy than Poisson, so ``phi >= 1`` for integer data.
-    """
-    idx = np.flatnonzero(fit_mask)
-    phi, sigma2 = (1.0 if is_count else 0.0), 0.0
-    if len(idx) >= 8:
-        order = idx[np.argsort(f[idx], kind="stable")]
-        n_bins = int(min(20, max(1, len(order) // 50)))
-        rows, target = [], []
-        for chunk in np.array_split(order, n_bins):
-            fb = float(np.median(f[chunk]))
-            vb = float(np.median((a[chunk] - f[chunk]) ** 2) / _CHI2_1_MEDIAN)
-            if fb > 0 and vb > 0:
-                rows.append([fb / vb, fb * fb / vb])
-                target.append(1.0)
-        if rows:
-            coef, _ = optimize.nnls(np.asarray(rows), np.asarray(target))
-            phi, sigma2 = float(coef[0]), float(coef[1])
-    if is_count:
-        phi = max(phi, 1.0)
-    var = phi * f + sigma2 * f * f
-    # A floor keeps leaves with expected 0 finite; such a leaf with actual > 0 clips to +clip.
-    positive = f[f > 0]
-    scale = float(np.median(positive)) if len(positive) else 1.0
-    floor = max(1e-12 * scale * scale, 1e-300)
-    if phi == 0 and sigma2 == 0:  # a perfect forecast: any change is signal, but stay finite
-        floor = max(floor, 1e-6 * scale * scale)
-    return np.maximum(var, floor)
-
-
-# --------------------------------------------------------------------------------------------
-# Candidate lattice
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Lattice:
-    """All cuboids of 1..max_dims dimensions, flattened into one array of elements."""
-
-    dims: list[tuple[int, ...]]  # dimension indices of each cuboid
-    inverse: list[np.ndarray]  # leaf -> element index within the cuboid
-    keys: list[np.ndarray]  # element index -> mixed-radix code of its values
-    offsets: np.ndarray  # start of each cuboid in the flat element arrays
-    cuboid_of: np.ndarray  # flat element -> cuboid number
-    size: int
-
-
-def _build_lattice(codes: list[np.ndarray], cards: list[int], max_dims: int) -> _Lattice:
-    n = len(codes[0])
-    usable = [d for d, c in enumerate(cards) if c > 1]  # a constant dimension is the total
-    dims, inverse, keys, sizes = [], [], [], []
-    for k in range(1, min(max_dims, len(usable)) + 1):
-        for combo in combinations(usable, k):
-            code = codes[combo[0]].astype(np.int64)
-            for d in combo[1:]:
-                code = code * cards[d] + codes[d]
-            # Mixed-radix codes are dense for small cuboids; compress sparse ones.
-            space = math.prod(cards[d] for d in combo)
-            if space <= 4 * n + 1024:
-                present = np.bincount(code, minlength=space) > 0
-                remap = np.cumsum(present) - 1
-                key, inv = np.flatnonzero(present), remap[code]
-            else:
-                key, inv = np.unique(code, return_inverse=True)
-            dims.append(combo)
-            inverse.append(inv.astype(np.int64))
-            keys.append(key)
-            sizes.append(len(key))
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    cuboid_of = np.repeat(np.arange(len(sizes)), sizes)
-    return _Lattice(dims, inverse, keys, offsets, cuboid_of, int(offsets[-1]))
-
-
-def _decode(lattice: _Lattice, cards: list[int], element: int) -> tuple[tuple[int, ...], list]:
-    c = int(lattice.cuboid_of[element])
-    code = int(lattice.keys[c][element - lattice.offsets[c]])
-    values = []
-    for d in reversed(lattice.dims[c]):
-        values.append(code % cards[d])
-        code //= cards[d]
-    return lattice.dims[c], list(reversed(values))
-
-
-def _sums(lattice: _Lattice, weights: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-    out = np.zeros(lattice.size)
-    for c, inv in enumerate(lattice.inverse):
-        lo, hi = lattice.offsets[c], lattice.offsets[c + 1]
-        if rows is None:
-            out[lo:hi] = np.bincount(inv, weights=weights, minlength=hi - lo)
-        else:
-            out[lo:hi] = np.bincount(inv[rows], weights=weights[rows], minlength=hi - lo)
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -318,8 +222,8 @@ def _heterogeneous(z, rows, codes, cards, own_dims, tuning) -> bool:
 def _greedy(z, a, f, live, lattice, codes, cards, lam, threshold, cap, tuning):
     """Accept homogeneous, significant, material candidates, best evidence first."""
     live = live.copy()
-    s = _sums(lattice, np.where(live, z, 0.0))
-    n = _sums(lattice, live.astype(float))
+    s = element_sums(lattice, np.where(live, z, 0.0))
+    n = element_sums(lattice, live.astype(float))
     rejected_at = np.full(lattice.size, -1.0)  # n at the time of rejection
     accepted: list[tuple[int, float]] = []
     for _ in range(_MAX_CHECKS):
@@ -342,8 +246,8 @@ def _greedy(z, a, f, live, lattice, codes, cards, lam, threshold, cap, tuning):
             continue
         accepted.append((j, float(gain[j])))
         live[rows] = False
-        s -= _sums(lattice, z, rows)
-        n -= _sums(lattice, np.ones_like(z), rows)
+        s -= element_sums(lattice, z, rows)
+        n -= element_sums(lattice, np.ones_like(z), rows)
     return accepted, live
 
 
@@ -368,8 +272,11 @@ def localize_root_causes(
     Returns at most ``max_causes`` :class:`RootCause` items, most explanatory (largest absolute
     change) first. Each is one element of the root-cause set, involving 1..3 dimensions;
     several elements (``{"region": "APAC"}`` and ``{"region": "LATAM"}``) are several items.
-    ``[rc.slice for rc in causes]`` gives plain dicts. Returns ``[]`` when nothing moved
-    beyond noise. Deterministic. ``tuning`` overrides :data:`DEFAULT_TUNING`.
+    ``[rc.slice for rc in causes]`` gives plain dicts. When everything moved by about the same
+    factor (growth, a forecast that is off overall) that move is one item with the empty slice
+    ``{}`` (label ``(all)``) and the search continues relative to it; ``relative_to_total=True``
+    instead divides any overall move out silently. Returns ``[]`` when nothing moved beyond
+    noise. Deterministic. ``tuning`` overrides :data:`DEFAULT_TUNING`.
     """
     unknown = set(tuning) - set(DEFAULT_TUNING)
     if unknown:
@@ -389,42 +296,87 @@ def localize_root_causes(
         codes.append(code.astype(np.int64))
         cards.append(len(uniq))
         uniques.append(uniq)
-    lattice = _build_lattice(codes, cards, int(tuning["max_dims"]))
+    lattice = build_lattice(codes, cards, int(tuning["max_dims"]))
     if lattice.size == 0:
         return []
     clip = float(tuning["clip"])
     cap = max(int(max_causes) * 3, 10)
 
-    def residuals(fit_mask):
-        z = (a - f) / np.sqrt(_variance(a, f, fit_mask, is_count))
+    def residuals(f_now, fit_mask):
+        z = (a - f_now) / np.sqrt(fit_variance(a, f_now, fit_mask, is_count))
         return np.where(active, np.clip(z, -clip, clip), 0.0)
 
-    n_all = _sums(lattice, active.astype(float))
-    threshold = float(stats.chi2.isf(tuning["alpha"] / max(int((n_all > 0).sum()), 1), 1))
+    n_all = element_sums(lattice, active.astype(float))
+    threshold = float(stats.chi2.isf(tuning["alpha"] / max(int((n_all > 0).sum()) + 1, 1), 1))
+
+    # The total is a candidate too: a homogeneous move of everything (growth, a forecast that
+    # is off overall) is reported once as the empty slice and divided out, so that it does not
+    # surface as "every value of the smallest dimension" and the local causes remain visible.
+    found: list[tuple[int, float]] = []
+    f_search = f * (a.sum() / f.sum()) if tuning["relative_to_total"] and f.sum() > 0 else f
+    z = residuals(f, active)
+    gain_all = z.sum() ** 2 / active.sum()
+    ratio_all = a.sum() / f.sum() if f.sum() > 0 else math.inf
+    if (
+        not tuning["relative_to_total"]
+        and gain_all >= threshold
+        and abs(ratio_all - 1.0) >= tuning["min_change"]
+        and not _heterogeneous(z, np.flatnonzero(active), codes, cards, (), tuning)
+    ):
+        # Ratio of the bulk of leaves: a local cause should not set the global factor.
+        bulk = active & (np.abs(z - np.median(z[active])) < 3.0)
+        rho = a[bulk].sum() / f[bulk].sum() if f[bulk].sum() > 0 else ratio_all
+        found.append((GLOBAL, float(gain_all)))
+        f_search = f * rho
 
     # Pass 1: noise from all leaves, no deflation.
-    z = residuals(active)
-    first, live = _greedy(z, a, f, active, lattice, codes, cards, 1.0, threshold, cap, tuning)
+    z = residuals(f_search, active)
+    _, live = _greedy(z, a, f_search, active, lattice, codes, cards, 1.0, threshold, cap, tuning)
     # Pass 2: noise and the null gain scale from what pass 1 left unexplained.
-    z = residuals(live)
-    s, n = _sums(lattice, np.where(live, z, 0.0)), _sums(lattice, live.astype(float))
+    z = residuals(f_search, live)
+    s, n = element_sums(lattice, np.where(live, z, 0.0)), element_sums(lattice, live.astype(float))
     null_gain = (s * s / np.maximum(n, 1.0))[n > 0.5]
-    lam = max(1.0, float(np.median(null_gain)) / _CHI2_1_MEDIAN) if len(null_gain) else 1.0
-    found, _ = _greedy(z, a, f, active, lattice, codes, cards, lam, threshold, cap, tuning)
-    del first
+    lam = max(1.0, float(np.median(null_gain)) / CHI2_1_MEDIAN) if len(null_gain) else 1.0
+    local, _ = _greedy(z, a, f_search, active, lattice, codes, cards, lam, threshold, cap, tuning)
+    found += local
 
-    return _report(found, frame, dimensions, uniques, lattice, cards, a, f, tuning, max_causes,
-                   actual, expected, actual_denominator, expected_denominator)
+    return _report(
+        found,
+        frame,
+        dimensions,
+        uniques,
+        lattice,
+        cards,
+        a,
+        f,
+        f_search,
+        max_causes,
+        expected,
+        actual_denominator,
+        expected_denominator,
+    )
 
 
-def _report(found, frame, dimensions, uniques, lattice, cards, a, f, tuning, max_causes,
-            actual, expected, actual_den, expected_den) -> list[RootCause]:
+def _report(
+    found,
+    frame,
+    dimensions,
+    uniques,
+    lattice,
+    cards,
+    a,
+    f,
+    f_search,
+    max_causes,
+    expected,
+    actual_den,
+    expected_den,
+) -> list[RootCause]:
     total_change = float(a.sum() - f.sum())
     causes = []
     for element, gain in found:
-        dim_idx, values = _decode(lattice, cards, element)
-        c = int(lattice.cuboid_of[element])
-        rows = lattice.inverse[c] == element - lattice.offsets[c]
+        dim_idx, values = decode(lattice, cards, element)
+        rows = element_rows(lattice, element)
         change = float(a[rows].sum() - f[rows].sum())
         if actual_den is None:
             act, exp = float(a[rows].sum()), float(f[rows].sum())
@@ -433,10 +385,16 @@ def _report(found, frame, dimensions, uniques, lattice, cards, a, f, tuning, max
             den_f = frame[expected_den].to_numpy()[rows].sum()
             act = float(a[rows].sum() / den_a) if den_a > 0 else math.nan
             exp = float(frame[expected].to_numpy()[rows].sum() / den_f) if den_f > 0 else math.nan
-        rel = (act / exp - 1.0) if exp and np.isfinite(exp) else math.inf
+        # Against the searched expectation: at this window's volume for rates, and beyond the
+        # overall move when one was divided out.
+        base = f[rows].sum() if element == GLOBAL else f_search[rows].sum()
+        rel = a[rows].sum() / base - 1.0 if base > 0 else math.inf
         causes.append(
             RootCause(
-                slice={dimensions[d]: _plain(uniques[d][v]) for d, v in zip(dim_idx, values, strict=True)},
+                slice={
+                    dimensions[d]: _plain(uniques[d][v])
+                    for d, v in zip(dim_idx, values, strict=True)
+                },
                 score=gain,
                 actual=act,
                 expected=exp,
@@ -448,14 +406,12 @@ def _report(found, frame, dimensions, uniques, lattice, cards, a, f, tuning, max
             )
         )
     # Most explanatory first: the part of the total change each slice carries.
-    weight = [abs(float(np.sum(a[_rows(lattice, e)] - f[_rows(lattice, e)]))) for e, _ in found]
+    weight = [
+        abs(float(np.sum(a[element_rows(lattice, e)] - f[element_rows(lattice, e)])))
+        for e, _ in found
+    ]
     order = sorted(range(len(causes)), key=lambda i: (-weight[i], -causes[i].score))
     return [causes[i] for i in order][: int(max_causes)]
-
-
-def _rows(lattice: _Lattice, element: int) -> np.ndarray:
-    c = int(lattice.cuboid_of[element])
-    return lattice.inverse[c] == element - lattice.offsets[c]
 
 
 def _plain(value: object) -> object:

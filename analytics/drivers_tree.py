@@ -50,7 +50,9 @@ def decomposition_children(
     denominators the metric is the rate ``actual / actual_denominator`` and the contribution
     is split into ``mix_effect`` and ``rate_effect`` (they add up exactly).
     """
-    columns = [actual, expected] + ([actual_denominator, expected_denominator] if actual_denominator else [])
+    columns = [actual, expected] + (
+        [actual_denominator, expected_denominator] if actual_denominator else []
+    )
     missing = [c for c in [dimension, *columns] if c not in leaves.columns]
     if missing:
         raise MappingError(f"Column(s) {missing} are not in the leaves table.")
@@ -139,14 +141,23 @@ def rank_next_dimensions(
                 "dimension": dim,
                 "surprise": _js_surprise(exp, act),
                 "top_child": children[dim].iloc[0] if len(children) else None,
-                "top_share": float(children["share_of_node"].iloc[0]) if len(children) else math.nan,
+                "top_share": float(children["share_of_node"].iloc[0])
+                if len(children)
+                else math.nan,
                 "children_for_coverage": min(needed, len(children)),
                 "n_children": len(children),
             }
         )
     table = pd.DataFrame(
         rows,
-        columns=["dimension", "surprise", "top_child", "top_share", "children_for_coverage", "n_children"],
+        columns=[
+            "dimension",
+            "surprise",
+            "top_child",
+            "top_share",
+            "children_for_coverage",
+            "n_children",
+        ],
     )
     return table.sort_values(
         ["surprise", "children_for_coverage"], ascending=[False, True], kind="stable"

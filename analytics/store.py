@@ -96,6 +96,22 @@ MIGRATIONS: list[Migration] = [
             "CREATE TABLE demo_truth (case_id VARCHAR, topic VARCHAR, scenario VARCHAR)",
         ],
     ),
+    (
+        2,
+        "audit log of reveals, exports, imports and edits",
+        [
+            "CREATE SEQUENCE audit_id_seq START 1",
+            """CREATE TABLE audit_log (
+                audit_id BIGINT DEFAULT nextval('audit_id_seq'),
+                logged_at TIMESTAMP DEFAULT (now() AT TIME ZONE 'UTC'),
+                user_name VARCHAR,
+                role VARCHAR,
+                action VARCHAR,
+                target VARCHAR,
+                detail VARCHAR
+            )""",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

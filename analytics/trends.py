@@ -255,9 +255,14 @@ def detect_spikes(
     # Thresholds are per day: a 5-minute series runs 288 times as many tests per day.
     flagged = np.nan_to_num(ev.p_value[0], nan=1.0) <= alpha / grid.layout.periods_per_day
     gap = max(0, int(pd.Timedelta(merge_gap) // step))
-    elevated = elevated_periods(row, ev.forecast[0], ev.forecast_var[0])
     episodes = find_episodes(
-        row, elevated, flagged, np.asarray(lengths)[ev.best[0]], ev.p_value[0], gap
+        row,
+        ev.forecast[0],
+        ev.forecast_var[0],
+        flagged,
+        np.asarray(lengths)[ev.best[0]],
+        ev.p_value[0],
+        gap,
     )
     rows = [
         describe_episode(ep, row, ev.profiles, 0, grid, np.asarray(lengths)) for ep in episodes
@@ -293,7 +298,8 @@ class Episode:
 
 def find_episodes(
     x: np.ndarray,
-    elevated: np.ndarray,
+    forecast: np.ndarray,
+    forecast_var: np.ndarray,
     flagged: np.ndarray,
     length: np.ndarray,
     p_value: np.ndarray,
@@ -301,14 +307,19 @@ def find_episodes(
 ) -> list[Episode]:
     """Merge the flagged tests of one series into episodes.
 
-    Each flagged test at ``t`` covers ``[t - length + 1, t]``; covered stretches closer
-    than ``merge_gap`` periods are joined, then trimmed at both ends to ``elevated``
-    periods (counts individually above their forecast), so that the seven-day test
-    still firing a week after a one-day spike does not stretch the spike to a week.
+    ``forecast``/``forecast_var`` are the one-step forecasts of each period. Echoes are
+    dropped first (see :func:`_drop_echoes`); each remaining test at ``t`` covers
+    ``[t - length + 1, t]`` and covered stretches closer than ``merge_gap`` periods are
+    joined. An episode starts at its first period individually above forecast (p <= 0.01)
+    and ends at its last test, less trailing periods at or below forecast.
     """
-    hits = _drop_echoes(np.flatnonzero(flagged), elevated, int(length.max(initial=1)))
+    ok = np.isfinite(x) & np.isfinite(forecast)
+    xf, mf = np.where(ok, x, 0.0), np.where(ok, forecast, 0.0)
+    vf = np.where(ok, forecast_var, 0.0)
+    hits = _drop_echoes(np.flatnonzero(flagged), xf, mf, vf, length)
     if len(hits) == 0:
         return []
+    elevated = ok & (upper_tail(xf, np.where(ok, mf, 1.0), np.where(ok, vf, 1.0)) <= 0.01)
     n = len(x)
     diff = np.zeros(n + 1, dtype=np.int64)
     np.add.at(diff, np.maximum(hits - length[hits] + 1, 0), 1)
@@ -320,16 +331,16 @@ def find_episodes(
     out = []
     for s, e in zip(starts, ends, strict=True):
         inside = hits[(hits >= s) & (hits <= e)]
-        lifted = np.flatnonzero(elevated[s : e + 1])
-        if len(lifted):
-            s, e = s + lifted[0], s + lifted[-1]
-        else:
-            s = e = inside[0]
+        lifted = np.flatnonzero(elevated[s : inside[0] + 1])
+        first = s + lifted[0] if len(lifted) else inside[0]
+        last = inside[-1]
+        while last > first and xf[last] <= mf[last]:
+            last -= 1
         best = inside[np.argmin(p_value[inside])]
         out.append(
             Episode(
-                start=int(s),
-                end=int(e),
+                start=int(first),
+                end=int(last),
                 detected=int(inside[0]),
                 last=int(inside[-1]),
                 best=int(best),
@@ -341,27 +352,26 @@ def find_episodes(
     return out
 
 
-def _drop_echoes(hits: np.ndarray, elevated: np.ndarray, reach: int) -> np.ndarray:
-    """Drop tests that fire only because their window still contains an earlier alert.
+def _drop_echoes(
+    hits: np.ndarray, x: np.ndarray, mean: np.ndarray, var: np.ndarray, length: np.ndarray
+) -> np.ndarray:
+    """Drop tests that fire only because their window still holds an earlier alert.
 
     After a one-day spike the seven-day test keeps firing for six days although nothing
-    new happens; a test whose own period is not elevated, within ``reach`` periods of a
-    kept test, is such an echo. (Few hits per series: a plain loop is fine.)
+    new happens. A test whose window overlaps the last kept test is kept only if the
+    periods *since* that test are themselves above forecast (p <= 0.05): true for a level
+    shift or a ramp, not for the quiet days after a spike. (Few hits: a loop is fine.)
     """
+    cx, cm, cv = (np.concatenate([[0.0], np.cumsum(a)]) for a in (x, mean, var))
     kept: list[int] = []
     for t in hits:
-        if elevated[t] or not kept or t - kept[-1] >= reach:
-            kept.append(int(t))
+        if kept and t - length[t] + 1 <= kept[-1]:
+            a = kept[-1] + 1
+            obs, mu, v = cx[t + 1] - cx[a], cm[t + 1] - cm[a], cv[t + 1] - cv[a]
+            if upper_tail(np.array([obs]), np.array([max(mu, 1e-9)]), np.array([max(v, 1e-9)]))[0] > 0.05:
+                continue
+        kept.append(int(t))
     return np.asarray(kept, dtype=np.int64)
-
-
-def elevated_periods(
-    row: np.ndarray, forecast: np.ndarray, forecast_var: np.ndarray, level: float = 0.01
-) -> np.ndarray:
-    """Periods whose own count is above forecast at one-sided level ``level``."""
-    ok = np.isfinite(row) & np.isfinite(forecast)
-    p = upper_tail(np.where(ok, row, 0.0), np.where(ok, forecast, 1.0), np.where(ok, forecast_var, 1.0))
-    return ok & (p <= level)
 
 
 def frozen_forecast(prof: Profiles, layout: Layout, series: int, t0: int, t1: int) -> np.ndarray:
@@ -385,23 +395,29 @@ def frozen_forecast(prof: Profiles, layout: Layout, series: int, t0: int, t1: in
     return out
 
 
-def classify(observed_daily: np.ndarray, expected_daily: np.ndarray, ongoing: bool) -> str:
-    """Name the shape of an episode from its daily observed/expected ratios.
+def classify(
+    observed_daily: np.ndarray, expected_daily: np.ndarray, after_ratio: float | None
+) -> str:
+    """Name the shape of an episode from its daily counts against the frozen baseline.
 
-    Two days or less: a spike. Excess growing from the first third to the last: a ramp.
-    A short episode that is over: a spike (a burst). Otherwise a level shift.
+    A ramp when the excess grows inside the episode (fitted rise >= 3/4 of the mean
+    excess, four days or more) or takes days to build (the first three days at most 60 %
+    of the upper-quartile excess, six days or more). Otherwise, if the week after the episode is known: a
+    level shift when it stays at least half as elevated, else a spike (or burst). With
+    nothing after it yet: a spike up to two days, a level shift beyond.
     """
     n = len(observed_daily)
-    if n <= 2:
-        return "spike"
-    excess = observed_daily / np.maximum(expected_daily, 1e-9) - 1.0
-    third = max(1, n // 3)
-    first, last = excess[:third].mean(), excess[-third:].mean()
-    if last > 1.5 * max(first, 0.0) + 0.1:
-        return "ramp"
-    if not ongoing and n <= 7:
-        return "spike"
-    return "level_shift"
+    mean_excess = observed_daily.sum() / max(expected_daily.sum(), 1e-9) - 1.0
+    if n >= 4 and mean_excess > 0:
+        ratio = observed_daily / np.maximum(expected_daily, 1e-9) - 1.0
+        slope = np.polyfit(np.arange(n), ratio, 1, w=np.sqrt(np.maximum(expected_daily, 1e-9)))[0]
+        plateau = np.quantile(ratio, 0.75)
+        slow_start = n >= 6 and ratio[:3].mean() <= 0.6 * plateau  # a ramp into a new level
+        if slope * (n - 1) >= 0.75 * mean_excess or slow_start:
+            return "ramp"
+    if after_ratio is not None:
+        return "level_shift" if after_ratio - 1.0 >= 0.5 * mean_excess else "spike"
+    return "spike" if n <= 2 else "level_shift"
 
 
 def describe_episode(
@@ -413,15 +429,22 @@ def describe_episode(
     lengths: np.ndarray,
 ) -> dict:
     """Result row of one episode: counts against the frozen baseline, shape and timing."""
-    x = np.nan_to_num(row[ep.start : ep.end + 1], nan=0.0)
-    mu = frozen_forecast(prof, grid.layout, series, ep.start, ep.end)
-    mu = np.where(np.isnan(row[ep.start : ep.end + 1]), 0.0, mu)
-    observed, expected = float(x.sum()), float(np.nansum(mu))
-    peak = ep.start + int(np.argmax(x - np.nan_to_num(mu)))
+    per_day = grid.layout.periods_per_day
+    stop = min(len(row) - 1, ep.end + 7 * per_day)  # a week after, to tell shifts from spikes
+    seen = np.nan_to_num(row[ep.start : stop + 1], nan=0.0)
+    base = frozen_forecast(prof, grid.layout, series, ep.start, stop)
+    base = np.where(np.isnan(row[ep.start : stop + 1]), 0.0, np.nan_to_num(base))
+    n_in = ep.end - ep.start + 1
+    x, mu = seen[:n_in], base[:n_in]
+    after = None
+    if stop - ep.end >= 3 * per_day and base[n_in:].sum() > 0:
+        after = float(seen[n_in:].sum() / base[n_in:].sum())
+    observed, expected = float(x.sum()), float(mu.sum())
+    peak = ep.start + int(np.argmax(x - mu))
     day = grid.day_of(np.arange(ep.start, ep.end + 1))
     day = day - day[0]
     obs_daily = np.bincount(day, weights=x)
-    exp_daily = np.bincount(day, weights=np.nan_to_num(mu))
+    exp_daily = np.bincount(day, weights=mu)
     stamps = grid.timestamps(np.array([ep.start, ep.end, ep.detected, peak]))
     return {
         "start": stamps[0],
@@ -434,7 +457,7 @@ def describe_episode(
         "excess": observed - expected,
         "p_value": ep.p_value,
         "score": -np.log10(max(ep.p_value, P_FLOOR)),
-        "kind": classify(obs_daily, exp_daily, ep.ongoing),
+        "kind": classify(obs_daily, exp_daily, after),
         "test_window": ep.test_length * grid.step,
         "ongoing": ep.ongoing,
     }

@@ -254,35 +254,41 @@ def _nan_median(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def dispersion(
-    daily: np.ndarray,
+    values: np.ndarray,
     forecast: np.ndarray,
     valid: np.ndarray,
     n: int,
     cfg: BaselineConfig,
-    stride: int = 14,
+    units_per_day: int = 1,
+    stride_days: int = 14,
 ) -> np.ndarray:
-    """Robust overdispersion of ``n``-day sums at each cutoff, ``(S, D + 1)``; NaN if unknown.
+    """Robust overdispersion of ``n``-unit sums at each cutoff day, ``(S, D + 1)``; NaN if unknown.
 
-    Uses Pearson residuals ``(x - m) / sqrt(m)`` of the ``n``-day sums that end before the
-    cutoff (``forecast`` made at least ``n - 1`` days ahead): their variance is
-    ``1 + alpha * m`` under a negative binomial, estimated from the median absolute
-    deviation so that past spikes do not inflate it. Recomputed every ``stride`` days.
+    Units are days (``units_per_day=1``; overlapping n-day sums) or periods of a sub-daily
+    series (non-overlapping n-period sums, at most 4,096 of them). Uses the Pearson
+    residuals ``(x - m) / sqrt(m)`` of the sums that end before the cutoff, whose variance
+    is ``1 + alpha * m`` under a negative binomial; the variance is a winsorised one
+    around the median, so past spikes do not inflate it. Recomputed every ``stride_days``.
     """
-    n_series, n_days = daily.shape
+    n_series, n_units = values.shape
+    n_days = n_units // units_per_day
     ok = valid & np.isfinite(forecast)
-    sums = _rolling_sum(np.where(ok, daily, 0.0), n)
+    sums = _rolling_sum(np.where(ok, values, 0.0), n)
     means = _rolling_sum(np.where(ok, forecast, 0.0), n)
     full = _rolling_sum(ok.astype(float), n) == n
     good = full & (means > 0)
     resid = np.where(good, (sums - means) / np.sqrt(np.where(good, means, 1.0)), np.nan)
     means = np.where(good, means, np.nan)
 
-    k = cfg.dispersion_days
-    cuts = np.arange(0, n_days + 1, stride)
+    step = 1 if units_per_day == 1 else n
+    ends = np.arange(step - 1, n_units, step)  # sums ending at these units
+    k = min(cfg.dispersion_days * units_per_day // step, 4096)
+    cuts = np.arange(0, n_days + 1, stride_days)
+    hi = np.searchsorted(ends, cuts * units_per_day)  # sums ending before the cutoff
     pad = np.full((n_series, k), np.nan)
-    resid_p = np.concatenate([pad, resid], axis=1)
-    means_p = np.concatenate([pad, means], axis=1)
-    idx = cuts[:, None] + np.arange(k)[None, :]  # positions c-k .. c-1 in the padded arrays
+    resid_p = np.concatenate([pad, resid[:, ends]], axis=1)
+    means_p = np.concatenate([pad, means[:, ends]], axis=1)
+    idx = hi[:, None] + np.arange(k)[None, :]  # the k sums before each cutoff, padded
     win = resid_p[:, idx]
     centre, count = _nan_median(win)
     dev = win - centre[..., None]
@@ -300,9 +306,10 @@ def dispersion(
         alpha = np.maximum(var - 1.0, 0.0) / mean_m
     # An estimate from few independent sums is often too low, and too low a variance is
     # what makes false alerts: inflate by a margin that shrinks with the sample size.
-    alpha = alpha * (1.0 + cfg.dispersion_margin / np.sqrt(np.maximum(count / n, 1.0)))
+    independent = np.maximum(count * step / n, 1.0)
+    alpha = alpha * (1.0 + cfg.dispersion_margin / np.sqrt(independent))
     alpha = np.where(count >= max(14, k // 4), alpha, np.nan)
-    return alpha[:, np.arange(n_days + 1) // stride]
+    return alpha[:, np.arange(n_days + 1) // stride_days]
 
 
 def upper_tail(x: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
@@ -358,19 +365,37 @@ def evaluate(
     prof = fit_profiles(cube, valid, layout, cfg)
     if cfg.robust:
         step = period_forecast(prof, layout, 0)
-        alpha1 = _alpha(daily, prof, layout, valid, 1, cfg)[:, :n_days]
-        alpha_p = np.repeat(alpha1, p_day, axis=1)
+        alpha1 = _alpha(daily, prof, layout, valid, 1, cfg)
+        if p_day > 1:
+            valid_p = np.repeat(valid, p_day, axis=1) & observed_mask
+            own = dispersion(filled, step, valid_p, 1, cfg, units_per_day=p_day)
+            alpha1 = np.maximum(np.nan_to_num(own, nan=0.0), alpha1)
+        alpha_p = np.repeat(alpha1[:, :n_days], p_day, axis=1)
         cap = step + cfg.cap_sd * np.sqrt(step + alpha_p * step**2) + 2.0
         capped = np.where(np.isfinite(cap), np.minimum(filled, cap), filled)
         prof = fit_profiles(capped.reshape(cube.shape), valid, layout, cfg)
 
     lags = {w: -(-(w - 1) // p_day) for w in windows}
+    if p_day > 1:
+        lags[1] = 0  # the one-period forecast judges single periods (episode trimming)
     forecasts = {lag: period_forecast(prof, layout, lag) for lag in set(lags.values())}
     span_days = {w: max(1, w // p_day) for w in windows}
-    alphas = {n: _alpha(daily, prof, layout, valid, n, cfg) for n in set(span_days.values())}
-    if 1 in alphas:
-        for n in alphas:  # n-day sums are at least as variable as independent days
-            alphas[n] = np.maximum(alphas[n], alphas[1] / n)
+    alphas = {n: _alpha(daily, prof, layout, valid, n, cfg) for n in {1, *span_days.values()}}
+    for n in alphas:  # n-day sums are at least as variable as independent days
+        alphas[n] = np.maximum(alphas[n], alphas[1] / n)
+    # Sub-day windows: their own overdispersion (bursts within a day), at least the day's.
+    valid_p = np.repeat(valid, p_day, axis=1) & observed_mask
+    sub_alpha = {
+        w: np.maximum(
+            np.nan_to_num(
+                dispersion(filled, forecasts[lags[w]], valid_p, w, cfg, units_per_day=p_day),
+                nan=0.0,
+            ),
+            alphas[1],
+        )
+        for w in {1, *windows}
+        if w < p_day
+    }
 
     sl = slice(test_from, None)
     day_of_t = np.repeat(np.arange(n_days), p_day)[sl]
@@ -382,7 +407,7 @@ def evaluate(
         full = _rolling_sum(observed_mask.astype(float), w)[:, sl] == w
         count = _window_from_cum(x_cum, w)[:, sl]
         cut = np.clip(day_of_t - lag, 0, n_days)
-        alpha = alphas[span_days[w]][:, cut]
+        alpha = (sub_alpha[w] if w in sub_alpha else alphas[span_days[w]])[:, cut]
         rel = prof.level_var[:, cut] + prof.season_var[:, cut] / span_days[w]
         var = mean + alpha * mean**2 + rel * mean**2
         tested = full & np.isfinite(mean)
@@ -408,7 +433,7 @@ def evaluate(
         return np.concatenate([np.full((n_series, test_from), fill, dtype=a.dtype), a], axis=1)
 
     step = forecasts[0] if 0 in forecasts else period_forecast(prof, layout, 0)
-    alpha_step = np.repeat(alphas[1][:, :n_days], p_day, axis=1)
+    alpha_step = np.repeat((sub_alpha[1] if p_day > 1 else alphas[1])[:, :n_days], p_day, axis=1)
     return Evaluation(
         p_value=pad(combined),
         best=pad(best, 0),

@@ -27,7 +27,6 @@ from analytics.trends import (
     IrregularSeriesError,
     TimeGrid,
     describe_episode,
-    elevated_periods,
     find_episodes,
     make_grid,
     window_periods,
@@ -217,9 +216,11 @@ def _run(
         )  # fmt: skip
         for i, row_idx in enumerate(hit_rows):
             row = values[row_idx]
-            elevated = elevated_periods(row, ev.forecast[i], ev.forecast_var[i])
             length = np.asarray(lengths)[ev.best[i]]
-            for ep in find_episodes(row, elevated, rejected[row_idx], length, ev.p_value[i], gap):
+            found = find_episodes(
+                row, ev.forecast[i], ev.forecast_var[i], rejected[row_idx], length, ev.p_value[i], gap
+            )
+            for ep in found:
                 info = describe_episode(ep, row, ev.profiles, i, grid, np.asarray(lengths))
                 span_q = q_value[row_idx, ep.detected : ep.last + 1]
                 info["q_value"] = float(np.nanmin(span_q))

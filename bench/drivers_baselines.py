@@ -175,7 +175,11 @@ def _clusters(dev: np.ndarray, bins: int = 100) -> list[np.ndarray]:
     smooth = np.convolve(hist, np.ones(5) / 5, mode="same")
     cuts = [edges[0]]
     for i in range(1, len(smooth) - 1):
-        if smooth[i] < smooth[i - 1] and smooth[i] <= smooth[i + 1] and smooth[i] < 0.5 * smooth.max():
+        if (
+            smooth[i] < smooth[i - 1]
+            and smooth[i] <= smooth[i + 1]
+            and smooth[i] < 0.5 * smooth.max()
+        ):
             cuts.append(edges[i])
     cuts.append(edges[-1] + 1e-9)
     labels = np.digitize(dev, cuts[1:-1])

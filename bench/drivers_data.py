@@ -13,6 +13,7 @@ Three kinds of case:
   a drop or a spike. As in RiskLoc's generator the severity ``r`` is U(0.2, 1.0) plus the noise
   level (so anomalies are not indistinguishable from noise), with per-leaf spread U(0, 0.1);
   a drop multiplies actual by ``1 - r``, a spike multiplies expected by ``1 - r``.
+  ``pad_severity=False`` drops the padding: a harder setting than the papers'.
 * ``counts`` - escalation-like: integer case counts, Poisson noise on top of a 10 % relative
   forecast error, small expected counts per leaf, and milder anomalies: spikes of +50..150 %
   (70 % of cases) or drops of -25..-75 %.
@@ -48,7 +49,9 @@ class Case:
 
 def _cube(cards: tuple[int, ...]) -> tuple[pd.DataFrame, list[str]]:
     names = list(DIMENSION_NAMES[: len(cards)])
-    values = [[f"{name}{i}" for i in range(1, card + 1)] for name, card in zip(names, cards, strict=True)]
+    values = [
+        [f"{name}{i}" for i in range(1, card + 1)] for name, card in zip(names, cards, strict=True)
+    ]
     return pd.DataFrame(list(itertools.product(*values)), columns=names), names
 
 
@@ -71,8 +74,13 @@ def _pick_elements(rng, frame, names, cards, n_dims, n_elements, weight):
         combos = set()
         while len(combos) < n_elements:
             combos.add(tuple(int(rng.integers(1, cards[d] + 1)) for d in dims))
-        truth = [{names[d]: f"{names[d]}{v}" for d, v in zip(dims, combo, strict=True)} for combo in sorted(combos)]
-        masks = [np.logical_and.reduce([frame[k].to_numpy() == v for k, v in t.items()]) for t in truth]
+        truth = [
+            {names[d]: f"{names[d]}{v}" for d, v in zip(dims, combo, strict=True)}
+            for combo in sorted(combos)
+        ]
+        masks = [
+            np.logical_and.reduce([frame[k].to_numpy() == v for k, v in t.items()]) for t in truth
+        ]
         # An element whose leaves are all zero cannot be seen by any method, and elements that
         # together cover every child of a parent *are* that parent: draw again.
         if all(weight[m].sum() > 0 for m in masks) and not _covers_parent(combos, dims, cards):
@@ -87,6 +95,7 @@ def make_case(
     n_elements: int,
     noise: float,
     kind: str = "relative",
+    pad_severity: bool = True,
 ) -> Case:
     """Generate one case; see the module docstring for the three kinds."""
     frame, names = _cube(cards)
@@ -101,10 +110,14 @@ def make_case(
         swap = rng.integers(0, 2, n) == 1  # noise on either side, as in RiskLoc's generator
         expected = np.where(swap, noisy, base)
         actual = np.where(swap, base, noisy)
-        truth, masks = _pick_elements(rng, frame, names, cards, n_dims, n_elements, base) if n_elements else ([], [])
+        truth, masks = (
+            _pick_elements(rng, frame, names, cards, n_dims, n_elements, base)
+            if n_elements
+            else ([], [])
+        )
         if masks:
             mask = np.logical_or.reduce(masks)
-            severity = rng.uniform(0.2, 1.0) + noise
+            severity = rng.uniform(0.2, 1.0) + (noise if pad_severity else 0.0)
             r = np.abs(rng.normal(severity, rng.uniform(0.0, 0.1), int(mask.sum())))
             # As in RiskLoc's generator: reset the noise, then scale one side down by (1 - r).
             if rng.uniform() < 0.5:  # drop: actual falls below expected
@@ -114,7 +127,11 @@ def make_case(
         frame["actual"], frame["expected"] = actual, expected
     elif kind == "counts":
         expected = base
-        truth, masks = _pick_elements(rng, frame, names, cards, n_dims, n_elements, base) if n_elements else ([], [])
+        truth, masks = (
+            _pick_elements(rng, frame, names, cards, n_dims, n_elements, base)
+            if n_elements
+            else ([], [])
+        )
         lam = expected * rng.gamma(1.0 / noise**2, noise**2, n) if noise > 0 else expected.copy()
         if masks:
             mask = np.logical_or.reduce(masks)
@@ -126,7 +143,11 @@ def make_case(
     elif kind == "rate":
         cases = np.round(base * 8.0)  # expected cases per leaf
         rate = rng.beta(2.0, 18.0, n)  # about 10 % SLA breaches
-        truth, masks = _pick_elements(rng, frame, names, cards, n_dims, n_elements, cases) if n_elements else ([], [])
+        truth, masks = (
+            _pick_elements(rng, frame, names, cards, n_dims, n_elements, cases)
+            if n_elements
+            else ([], [])
+        )
         volume = cases * rng.gamma(1.0 / noise**2, noise**2, n) if noise > 0 else cases.copy()
         # Decoy: a random 1-dimension slice doubles its volume at an unchanged rate.
         decoy = frame[names[int(rng.integers(len(names)))]].to_numpy()

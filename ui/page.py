@@ -1,0 +1,84 @@
+"""Page setup shared by every view: config, connection, user, banners, sidebar filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from analytics.access import LOCAL_USER, User
+from analytics.errors import EscalationInsightsError
+from analytics.filters import Filters
+from analytics.store import StoreInfo
+from ui import resources
+from ui.sidebar import sidebar_filters
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What a page needs: where the data is, what is loaded, the filters and the user."""
+
+    db_path: str
+    version: str
+    info: StoreInfo
+    filters: Filters | None
+    user: User
+
+    @property
+    def has_data(self) -> bool:
+        return self.info.cases > 0
+
+
+def current_user() -> User:
+    """The signed-in user (see ui.auth), or the single local user when sign-in is off."""
+    from ui.auth import signed_in_user
+
+    return signed_in_user() or LOCAL_USER
+
+
+def setup(title: str, icon: str, *, filters: bool = True) -> PageContext:
+    """Call first on every page. Stops the page with a clear message if the store cannot open."""
+    st.set_page_config(page_title=f"{title} · Escalation Insights", page_icon=icon, layout="wide")
+    user = current_user()
+    try:
+        resources.connection()
+        ver = resources.version()
+        info = resources.load_info(resources.db_path(), ver)
+    except EscalationInsightsError as exc:
+        st.title(f"{icon} {title}")
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+    with st.sidebar:
+        if user.local:
+            st.caption(":material/person: Single local user (sign-in is not configured)")
+        else:
+            st.caption(f":material/person: {user.name} · {user.role}")
+    f = None
+    if filters and info.cases:
+        first, last = resources.load_bounds(resources.db_path(), ver)
+        f = sidebar_filters(first, last)
+    st.title(f"{icon} {title}")
+    if info.is_demo:
+        st.info("You are looking at the **demo history** (synthetic cases with planted scenarios). "
+                "Import your own export on the Data page.", icon=":material/science:")
+    return PageContext(resources.db_path(), ver, info, f, user)
+
+
+def show_error(exc: Exception) -> None:
+    """A named product error as a friendly message; anything else with its type for support."""
+    if isinstance(exc, EscalationInsightsError):
+        st.error(str(exc), icon=":material/error:")
+    else:
+        st.error(f"Something went wrong ({type(exc).__name__}: {exc}). The data is unchanged.",
+                 icon=":material/error:")
+
+
+def require_data(ctx: PageContext) -> None:
+    """Empty state for pages that need cases: say what to do, then stop the page."""
+    if ctx.has_data:
+        return
+    st.info("There are no cases yet. Load the demo history from the **Home** page, or import an "
+            "export on the **Data** page.", icon=":material/inbox:")
+    st.page_link("app.py", label="Home", icon=":material/home:")
+    st.page_link("pages/8_Data.py", label="Import data", icon=":material/upload:")
+    st.stop()
