@@ -20,16 +20,16 @@ METHODS = ("mean_same_weekday", "previous_period", "last_year")
 def seasonal_expected(
     history: pd.DataFrame,
     target_window: tuple[object, object],
-    dimensions: list[str],
     method: str = "mean_same_weekday",
+    dimensions: list[str] | None = None,
     date: str = "date",
     count: str = "count",
     weeks: int = 4,
 ) -> pd.DataFrame:
     """Expected count per leaf for ``target_window = (start, end)`` (end exclusive).
 
-    ``history`` has a ``date`` column, the leaf ``dimensions`` and a ``count`` per row (rows
-    are summed). Methods:
+    ``history`` has a ``date`` column, the leaf ``dimensions`` (default: every other column)
+    and a ``count`` per row (rows are summed). Methods:
 
     * ``previous_period``: the window of the same length just before ``start``.
     * ``last_year``: the same window 52 weeks (364 days) earlier, so weekdays line up.
@@ -40,6 +40,8 @@ def seasonal_expected(
     Returns the dimensions plus ``expected``; leaves seen in no reference window are absent
     (their expectation is 0).
     """
+    if dimensions is None:
+        dimensions = [c for c in history.columns if c not in (date, count)]
     if method not in METHODS:
         raise MappingError(f"Unknown baseline method {method!r}: use one of {METHODS}.")
     missing = [c for c in [date, count, *dimensions] if c not in history.columns]

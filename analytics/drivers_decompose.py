@@ -219,7 +219,7 @@ def _explain_median(before, after, by, value) -> ChangeExplanation:
     a = after[by + [value]].dropna(subset=[value]).assign(_window=1)
     both = pd.concat([b, a], ignore_index=True).sort_values(value, kind="stable")
     keys = pd.MultiIndex.from_frame(both[by]) if len(by) > 1 else pd.Index(both[by[0]])
-    slice_id, slices = pd.factorize(keys, sort=True)
+    slice_id, slices = pd.factorize(keys, sort=True, use_na_sentinel=False)
     v = both[value].to_numpy(float)
     win = both["_window"].to_numpy()
     base0, base1 = (win == 0).astype(float), (win == 1).astype(float)

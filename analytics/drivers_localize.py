@@ -14,9 +14,11 @@ RiskLoc (see ``docs/benchmarks/drivers.md``) but scores candidates statistically
    the chi-square statistic of a mean shift. A parent of the true cause is diluted by its
    normal leaves and a child holds only part of the evidence, so the exact cause scores highest.
 3. Greedy selection, best gain first. A candidate is accepted only if (a) its gain passes a
-   Bonferroni threshold over all candidates, (b) it moved by at least ``min_change``, and
-   (c) it is homogeneous: splitting it along any other dimension must not reveal a mix of
-   moved and unmoved children (an ANOVA F-test plus an effect-size bound). (c) is what stops a
+   Bonferroni threshold over all candidates, (b) it moved by at least ``min_change`` (for
+   counts its summed change must also be ``confirm_z`` standard deviations from zero: clipped
+   residuals of skewed small counts can add up by luck, a sum of counts cannot), and (c) it is
+   homogeneous: splitting it along any other dimension must not reveal a mix of moved and
+   unmoved children (an ANOVA F-test plus an effect-size bound). (c) is what stops a
    parent such as ``{region: APAC}`` being returned when only ``{APAC, profile}`` moved. The
    leaves of an accepted cause are then removed, which also removes its children.
 4. The total itself is a candidate: a homogeneous move of everything is reported once as the
@@ -58,6 +60,7 @@ DEFAULT_TUNING: dict[str, float | bool] = {
     "alpha": 0.01,  # chance of one false cause on pure noise (Bonferroni over candidates)
     "min_change": 0.10,  # smallest relative move of a slice worth reporting (10 %)
     "clip": 4.0,  # residuals are clipped at this many standard deviations
+    "confirm_z": 4.0,  # counts: the slice's summed change must be this many sd from zero too
     "heterogeneity": 0.2,  # share of a slice's signal that may come from differing children
     "heterogeneity_alpha": 0.001,  # significance of the homogeneity F-test
     "relative_to_total": False,  # rescale expected to the actual total first (ignore drift)
@@ -219,7 +222,7 @@ def _heterogeneous(z, rows, codes, cards, own_dims, tuning) -> bool:
     return False
 
 
-def _greedy(z, a, f, live, lattice, codes, cards, lam, threshold, cap, tuning):
+def _greedy(z, var, a, f, live, lattice, codes, cards, lam, threshold, cap, tuning, is_count):
     """Accept homogeneous, significant, material candidates, best evidence first."""
     live = live.copy()
     s = element_sums(lattice, np.where(live, z, 0.0))
@@ -239,8 +242,14 @@ def _greedy(z, a, f, live, lattice, codes, cards, lam, threshold, cap, tuning):
         rows = np.flatnonzero((lattice.inverse[c] == j - lattice.offsets[c]) & live)
         fa, ff = a[rows].sum(), f[rows].sum()
         moved = abs(fa / ff - 1.0) if ff > 0 else math.inf
-        if moved < tuning["min_change"] or _heterogeneous(
-            z, rows, codes, cards, lattice.dims[c], tuning
+        # The slice's total must confirm the leaf-level evidence: with a few cases per leaf,
+        # clipped residuals of rare lucky leaves can add up; a sum of counts cannot.
+        # (Continuous values with relative noise have symmetric residuals: no check there.)
+        total_z2 = (fa - ff) ** 2 / var[rows].sum() / lam if is_count else math.inf
+        if (
+            moved < tuning["min_change"]
+            or total_z2 < tuning["confirm_z"] ** 2
+            or _heterogeneous(z, rows, codes, cards, lattice.dims[c], tuning)
         ):
             rejected_at[j] = n[j]
             continue
@@ -303,8 +312,8 @@ def localize_root_causes(
     cap = max(int(max_causes) * 3, 10)
 
     def residuals(f_now, fit_mask):
-        z = (a - f_now) / np.sqrt(fit_variance(a, f_now, fit_mask, is_count))
-        return np.where(active, np.clip(z, -clip, clip), 0.0)
+        var = fit_variance(a, f_now, fit_mask, is_count)
+        return np.where(active, np.clip((a - f_now) / np.sqrt(var), -clip, clip), 0.0), var
 
     n_all = element_sums(lattice, active.astype(float))
     threshold = float(stats.chi2.isf(tuning["alpha"] / max(int((n_all > 0).sum()) + 1, 1), 1))
@@ -314,7 +323,7 @@ def localize_root_causes(
     # surface as "every value of the smallest dimension" and the local causes remain visible.
     found: list[tuple[int, float]] = []
     f_search = f * (a.sum() / f.sum()) if tuning["relative_to_total"] and f.sum() > 0 else f
-    z = residuals(f, active)
+    z, _ = residuals(f, active)
     gain_all = z.sum() ** 2 / active.sum()
     ratio_all = a.sum() / f.sum() if f.sum() > 0 else math.inf
     if (
@@ -330,14 +339,18 @@ def localize_root_causes(
         f_search = f * rho
 
     # Pass 1: noise from all leaves, no deflation.
-    z = residuals(f_search, active)
-    _, live = _greedy(z, a, f_search, active, lattice, codes, cards, 1.0, threshold, cap, tuning)
+    z, var = residuals(f_search, active)
+    _, live = _greedy(
+        z, var, a, f_search, active, lattice, codes, cards, 1.0, threshold, cap, tuning, is_count
+    )
     # Pass 2: noise and the null gain scale from what pass 1 left unexplained.
-    z = residuals(f_search, live)
+    z, var = residuals(f_search, live)
     s, n = element_sums(lattice, np.where(live, z, 0.0)), element_sums(lattice, live.astype(float))
     null_gain = (s * s / np.maximum(n, 1.0))[n > 0.5]
     lam = max(1.0, float(np.median(null_gain)) / CHI2_1_MEDIAN) if len(null_gain) else 1.0
-    local, _ = _greedy(z, a, f_search, active, lattice, codes, cards, lam, threshold, cap, tuning)
+    local, _ = _greedy(
+        z, var, a, f_search, active, lattice, codes, cards, lam, threshold, cap, tuning, is_count
+    )
     found += local
 
     return _report(

@@ -415,14 +415,14 @@ def test_seasonal_expected_methods_by_hand():
     history.loc[history["date"] == start - pd.Timedelta(days=364), "count"] = 10.0
     window = (start, start + pd.Timedelta(days=7))
 
-    mean = seasonal_expected(history, window, ["region"])
+    mean = seasonal_expected(history, window)  # every other column is a dimension
     assert mean.set_index("region").loc["APAC", "expected"] == pytest.approx(7 * 2.5)
-    previous = seasonal_expected(history, window, ["region"], method="previous_period")
+    previous = seasonal_expected(history, window, "previous_period", ["region"])
     assert previous.set_index("region").loc["APAC", "expected"] == pytest.approx(7 * 4)
-    last_year = seasonal_expected(history, window, ["region"], method="last_year")
+    last_year = seasonal_expected(history, window, "last_year")
     assert last_year.set_index("region").loc["APAC", "expected"] == pytest.approx(10 + 6)
     with pytest.raises(MappingError):
-        seasonal_expected(history, window, ["region"], method="median")
+        seasonal_expected(history, window, method="median")
 
 
 def test_overall_growth_is_one_item_and_local_cause_still_found():
