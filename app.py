@@ -15,7 +15,7 @@ from ui import resources
 from ui.page import setup, show_error
 from ui.render import kpi_tiles
 
-ctx = setup("Escalation Insights", "🧭")
+ctx = setup("Escalation Insights", ":material/explore:")
 
 if not ctx.has_data:
     st.subheader("Welcome")

@@ -27,7 +27,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("[ip]", re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")),
     # International or local phone numbers: 8+ digits with optional separators.
     ("[phone]", re.compile(r"(?<![\w@])\+?\d[\d ()./-]{6,}\d\b")),
-    ("[handle]", re.compile(r"(?<![\w@])@[A-Za-z0-9_.]{2,30}\b")),
+    ("[handle]", re.compile(r"(?<![\w@])@[\w.]{2,30}\b")),  # \w: handles are often not ASCII
 )
 
 SENSITIVE_PLACEHOLDER = "[sensitive content hidden]"

@@ -10,7 +10,7 @@ from ui.page import require_data, setup
 from ui.render import downloads, empty_state, kpi_tiles, safe_table
 from ui.sidebar import set_filters
 
-ctx = setup("Overview", "📈")
+ctx = setup("Overview", ":material/monitoring:")
 require_data(ctx)
 f, path, ver = ctx.filters, ctx.db_path, ctx.version
 

@@ -12,7 +12,7 @@ from ui.audit_hooks import log_reveal
 from ui.page import require_data, setup, show_error
 from ui.render import blurred, downloads, empty_state, safe_table
 
-ctx = setup("Cases", "🗂️")
+ctx = setup("Cases", ":material/list_alt:")
 require_data(ctx)
 f = ctx.filters
 

@@ -20,7 +20,7 @@ from ui import resources
 from ui.page import setup, show_error
 from ui.render import downloads
 
-ctx = setup("Data", "🗄️", filters=False)
+ctx = setup("Data", ":material/database:", filters=False)
 settings = get_settings()
 con = resources.connection()
 tab_import, tab_history, tab_quarantine, tab_events = st.tabs(

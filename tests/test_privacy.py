@@ -26,6 +26,7 @@ from analytics.privacy import (
         ("mail me at jo.doe+x@example.co.uk now", "mail me at [email] now"),
         ("call +55 11 91234 5678 today", "call [phone] today"),
         ("my handle is @maria_rio.", "my handle is [handle]."),
+        ("@joão627 e amigos", "[handle] e amigos"),
         ("see https://app.example.com/user/123456?ref=x please", "see [url] please"),
         ("account id: 99887766 was hacked", "[account id] was hacked"),
         ("login from 192.168.10.22", "login from [ip]"),

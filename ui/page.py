@@ -48,6 +48,7 @@ def setup(title: str, icon: str, *, filters: bool = True) -> PageContext:
         st.title(f"{icon} {title}")
         st.error(str(exc), icon=":material/error:")
         st.stop()
+    _navigation()
     with st.sidebar:
         if user.local:
             st.caption(":material/person: Single local user (sign-in is not configured)")
@@ -56,12 +57,38 @@ def setup(title: str, icon: str, *, filters: bool = True) -> PageContext:
     f = None
     if filters and info.cases:
         first, last = resources.load_bounds(resources.db_path(), ver)
-        f = sidebar_filters(first, last)
+        f = sidebar_filters(first, last, page=title)
     st.title(f"{icon} {title}")
     if info.is_demo:
         st.info("You are looking at the **demo history** (synthetic cases with planted scenarios). "
                 "Import your own export on the Data page.", icon=":material/science:")
     return PageContext(resources.db_path(), ver, info, f, user)
+
+
+#: Sidebar navigation: (script, label, icon). Pages that do not exist yet are skipped.
+NAVIGATION: tuple[tuple[str, str, str], ...] = (
+    ("app.py", "Home", ":material/home:"),
+    ("pages/1_Overview.py", "Overview", ":material/monitoring:"),
+    ("pages/2_Cases.py", "Cases", ":material/list_alt:"),
+    ("pages/3_Pain_points.py", "Pain points", ":material/bubble_chart:"),
+    ("pages/4_Trending_risks.py", "Trending risks", ":material/trending_up:"),
+    ("pages/5_Root_cause.py", "Root cause", ":material/account_tree:"),
+    ("pages/6_Post-mortems.py", "Post-mortems", ":material/assignment:"),
+    ("pages/7_SOP_grey_areas.py", "SOP grey areas", ":material/rule:"),
+    ("pages/8_Data.py", "Data", ":material/database:"),
+    ("pages/9_Admin.py", "Admin", ":material/admin_panel_settings:"),
+)
+
+
+def _navigation() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    with st.sidebar:
+        for script, label, icon in NAVIGATION:
+            if (root / script).exists():
+                st.page_link(script, label=label, icon=icon)
+        st.divider()
 
 
 def show_error(exc: Exception) -> None:

@@ -1,9 +1,10 @@
 """The shared sidebar filters: one set of widgets on every page, kept in the session and the URL.
 
 The URL decides on the first run of a browser session (a shared link reopens
-the same view); afterwards the widgets decide and the URL follows them. Widget
-values persist across page switches (``persist_state="session"``), and the
-resolved :class:`~analytics.filters.Filters` is kept in ``st.session_state`` too.
+the same view); afterwards the widgets decide and the URL follows them. The
+:class:`~analytics.filters.Filters` value in ``st.session_state`` is the source
+of truth: when the user arrives on another page, that page's widgets (which are
+new widgets to Streamlit) are seeded from it, so filters survive page switches.
 """
 
 from __future__ import annotations
@@ -24,11 +25,17 @@ def _query_dict() -> dict[str, str]:
     return {k: st.query_params.get(k) for k in st.query_params.keys()}  # noqa: SIM118
 
 
-def _seed(first: date | None, last: date | None) -> Filters:
-    """Initialise widget state from the saved filters (or, on a session's first run, the URL)."""
+def _seed(first: date | None, last: date | None, page: str) -> Filters:
+    """Initialise widget state from the saved filters (or, on a session's first run, the URL).
+
+    On a page change every filter widget is re-seeded: Streamlit treats a page's widgets as
+    new widgets, and must not fall back to their defaults.
+    """
     if _STATE not in st.session_state:
         st.session_state[_STATE] = Filters.from_query(_query_dict())
     f: Filters = st.session_state[_STATE]
+    page_changed = st.session_state.get("_filters_page") != page
+    st.session_state["_filters_page"] = page
     defaults = {
         "f_range": f.preset,
         "f_q": f.search,
@@ -36,7 +43,7 @@ def _seed(first: date | None, last: date | None) -> Filters:
         **{f"f_{name}": list(getattr(f, name)) for name, _ in DIMENSION_FILTERS},
     }
     for key, value in defaults.items():
-        if key not in st.session_state:
+        if page_changed or key not in st.session_state:
             st.session_state[key] = value
     return f
 
@@ -60,14 +67,14 @@ def set_filters(f: Filters) -> None:
     st.session_state[_STATE] = f
 
 
-def sidebar_filters(first: date | None, last: date | None) -> Filters:
+def sidebar_filters(first: date | None, last: date | None, page: str) -> Filters:
     """Draw the filters in the sidebar and return them resolved to concrete dates."""
-    saved = _seed(first, last)
+    saved = _seed(first, last, page)
     path, ver = resources.db_path(), resources.version()
     with st.sidebar:
         st.markdown("### Filters")
         preset = st.selectbox("Period", list(DATE_PRESETS), format_func=DATE_PRESETS.get,
-                              key="f_range", persist_state="session",
+                              key="f_range",
                               help=f"Presets count back from the latest case ({last:%d %b %Y})." if last else None)
         start = end = None
         if preset == "custom":
@@ -77,7 +84,7 @@ def sidebar_filters(first: date | None, last: date | None) -> Filters:
                 start, end = picked
             else:
                 st.caption("Pick an end date too.")
-        search = st.text_input("Search subject and description", key="f_q", persist_state="session",
+        search = st.text_input("Search subject and description", key="f_q",
                                placeholder="e.g. hacked, #RetoApagon", max_chars=200)
         active = sum(bool(st.session_state.get(f"f_{n}")) for n, _ in DIMENSION_FILTERS)
         with st.expander(f"Region, queue, policy… ({active} active)" if active else "Region, queue, policy…",
@@ -86,7 +93,7 @@ def sidebar_filters(first: date | None, last: date | None) -> Filters:
             for name, label in DIMENSION_FILTERS:
                 options = resources.load_dimension_values(path, ver, name)
                 chosen = [v for v in st.session_state.get(f"f_{name}", []) if v not in options]
-                values[name] = st.multiselect(label, options + chosen, key=f"f_{name}", persist_state="session",
+                values[name] = st.multiselect(label, options + chosen, key=f"f_{name}",
                                               placeholder="All")
         if saved.extra:
             st.caption("Drill-down: " + "; ".join(f"{k.replace('_', ' ')} = {v}" for k, v in saved.extra))
