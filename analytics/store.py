@@ -112,6 +112,10 @@ MIGRATIONS: list[Migration] = [
             )""",
         ],
     ),
+    # Migration 3 (pain points: embeddings, clusters, assignments, lineage, curation) goes here.
+    # Migration 4 (trending-risk alerts and their workflow) goes here.
+    # Migration 5 (post-mortem reviews, sections, timeline, action items) goes here.
+    # Migration 6 (SOP grey-area findings and their workflow) goes here.
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
