@@ -26,19 +26,29 @@ if not ctx.has_data:
     left, right = st.columns(2, border=True)
     with left:
         st.markdown("#### :material/science: Try it with demo data")
-        st.write(f"About {DEFAULT_ROWS:,} synthetic cases over 18 months, with planted events "
-                 "(a viral challenge, an impersonation wave, a holiday SLA crunch, a release bug...). "
-                 "Clearly marked as demo data.")
-        if st.button("Load the demo history", type="primary", disabled=not ctx.user.can("import"),
-                     key="load_demo"):
+        st.write(
+            f"About {DEFAULT_ROWS:,} synthetic cases over 18 months, with planted events "
+            "(a viral challenge, an impersonation wave, a holiday SLA crunch, a release bug...). "
+            "Clearly marked as demo data."
+        )
+        if st.button(
+            "Load the demo history",
+            type="primary",
+            disabled=not ctx.user.can("import"),
+            key="load_demo",
+        ):
             from analytics.access import require
             from analytics.demo import load_demo
 
             bar = st.progress(0.0, text="Starting…")
             try:
                 require(ctx.user, "import")
-                load_demo(resources.connection(), DEFAULT_ROWS, user=ctx.user.name,
-                          progress=lambda stage, f: bar.progress(min(f, 1.0), text=stage))
+                load_demo(
+                    resources.connection(),
+                    DEFAULT_ROWS,
+                    user=ctx.user.name,
+                    progress=lambda stage, f: bar.progress(min(f, 1.0), text=stage),
+                )
             except Exception as exc:  # shown to the user; the import rolled back
                 show_error(exc)
             else:
@@ -46,15 +56,19 @@ if not ctx.has_data:
                 st.rerun()
     with right:
         st.markdown("#### :material/upload: Import your own export")
-        st.write("CSV, Excel, JSON, JSON Lines or Parquet from Zendesk, Salesforce, Jira Service "
-                 "Management, Freshdesk, the EU DSA Transparency Database, or any tool.")
+        st.write(
+            "CSV, Excel, JSON, JSON Lines or Parquet from Zendesk, Salesforce, Jira Service "
+            "Management, Freshdesk, the EU DSA Transparency Database, or any tool."
+        )
         st.page_link("pages/8_Data.py", label="Go to Data", icon=":material/arrow_forward:")
     st.stop()
 
 info = ctx.info
 f = ctx.filters
 age = datetime.now(UTC).replace(tzinfo=None) - info.last_import_at if info.last_import_at else None
-fresh = "" if age is None else (f"{age.days} days ago" if age.days else f"{age.seconds // 3600} h ago")
+fresh = (
+    "" if age is None else (f"{age.days} days ago" if age.days else f"{age.seconds // 3600} h ago")
+)
 st.caption(
     f"**{info.cases:,} cases** from {info.first_case:%d %b %Y} to {info.last_case:%d %b %Y} · "
     f"last import {info.last_import_at:%d %b %Y %H:%M} UTC ({fresh})"
@@ -64,14 +78,31 @@ st.caption(
 st.subheader(f"Headline: {f.describe()}")
 kpis = resources.load_kpis(ctx.db_path, ctx.version, f)
 kpi_tiles(kpis, ["volume", "backlog", "sla_breach_rate", "resolution_median"])
-st.caption(f"Change against the previous {f.days} days. Change the period and filters in the sidebar.")
+st.caption(
+    f"Change against the previous {f.days} days. Change the period and filters in the sidebar."
+)
 
 st.subheader("Where to next")
 cols = st.columns(3, border=True)
 destinations = [
-    ("pages/1_Overview.py", "Overview", ":material/monitoring:", "Volumes, backlog, SLA, handling times, top movers, DSA figures."),
-    ("pages/2_Cases.py", "Cases", ":material/list:", "Search, sort and download cases; open one case."),
-    ("pages/8_Data.py", "Data", ":material/database:", "Import exports, mappings, quarantine, history."),
+    (
+        "pages/1_Overview.py",
+        "Overview",
+        ":material/monitoring:",
+        "Volumes, backlog, SLA, handling times, top movers, DSA figures.",
+    ),
+    (
+        "pages/2_Cases.py",
+        "Cases",
+        ":material/list:",
+        "Search, sort and download cases; open one case.",
+    ),
+    (
+        "pages/8_Data.py",
+        "Data",
+        ":material/database:",
+        "Import exports, mappings, quarantine, history.",
+    ),
 ]
 for col, (page, label, icon, text) in zip(cols, destinations, strict=True):
     with col:

@@ -84,17 +84,23 @@ def load_roles(path: Path) -> dict[str, str]:
     for section in ("users", "groups"):
         for who, role in (data.get(section) or {}).items():
             if role not in ROLES:
-                raise PermissionDeniedError(f"Unknown role '{role}' for {who} in {path.name}; use {', '.join(ROLES)}.")
+                raise PermissionDeniedError(
+                    f"Unknown role '{role}' for {who} in {path.name}; use {', '.join(ROLES)}."
+                )
             out[f"{section}:{who.lower()}"] = role
     default = data.get("default_role", "viewer")
     out["default"] = default if default in ROLES else "viewer"
     return out
 
 
-def resolve_user(name: str, email: str | None, groups: tuple[str, ...], roles: dict[str, str]) -> User:
+def resolve_user(
+    name: str, email: str | None, groups: tuple[str, ...], roles: dict[str, str]
+) -> User:
     """The role of a signed-in user: their own entry, else the highest of their groups, else default."""
     role = roles.get(f"users:{(email or name).lower()}") or roles.get(f"users:{name.lower()}")
     if role is None:
-        group_roles = [roles[f"groups:{g.lower()}"] for g in groups if f"groups:{g.lower()}" in roles]
+        group_roles = [
+            roles[f"groups:{g.lower()}"] for g in groups if f"groups:{g.lower()}" in roles
+        ]
         role = max(group_roles, key=ROLES.index) if group_roles else roles.get("default", "viewer")
     return User(name=name, role=role, email=email, groups=groups)

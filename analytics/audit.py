@@ -8,8 +8,13 @@ import pandas as pd
 from analytics.access import User, require
 
 
-def record(con: duckdb.DuckDBPyConnection, user: User | None, action: str, target: str = "",
-           detail: str = "") -> None:
+def record(
+    con: duckdb.DuckDBPyConnection,
+    user: User | None,
+    action: str,
+    target: str = "",
+    detail: str = "",
+) -> None:
     """Append one entry. Never raises for a full log; the entry is small."""
     who = user.name if user else "unknown"
     role = user.role if user else ""
@@ -19,8 +24,9 @@ def record(con: duckdb.DuckDBPyConnection, user: User | None, action: str, targe
     )
 
 
-def audit_log(con: duckdb.DuckDBPyConnection, user: User, limit: int = 1000,
-              action: str | None = None) -> pd.DataFrame:
+def audit_log(
+    con: duckdb.DuckDBPyConnection, user: User, limit: int = 1000, action: str | None = None
+) -> pd.DataFrame:
     """Latest entries first (admins only)."""
     require(user, "view_audit")
     sql = "SELECT audit_id, logged_at, user_name, role, action, target, detail FROM audit_log"

@@ -8,6 +8,7 @@ same rows can be shown redacted or, to a permitted user, revealed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import ibis
@@ -17,9 +18,23 @@ from ibis import _
 from analytics.filters import Filters, apply
 
 LIST_COLUMNS = (
-    "case_id", "created_at", "status", "priority", "region", "country", "channel", "queue",
-    "category", "policy", "product_surface", "subject", "description", "outcome", "sla_breached",
-    "overturned", "sensitive",
+    "case_id",
+    "created_at",
+    "status",
+    "priority",
+    "region",
+    "country",
+    "channel",
+    "queue",
+    "category",
+    "policy",
+    "product_surface",
+    "subject",
+    "description",
+    "outcome",
+    "sla_breached",
+    "overturned",
+    "sensitive",
 )
 SORTS = {
     "newest": ibis.desc("created_at"),
@@ -68,10 +83,8 @@ def case_detail(t: ibis.Table, case_id: str) -> dict | None:
     record = df.iloc[0].to_dict()
     extra = record.get("extra")
     if isinstance(extra, str):
-        try:
+        with contextlib.suppress(json.JSONDecodeError):
             record["extra"] = json.loads(extra)
-        except json.JSONDecodeError:
-            pass
     return {k: (None if _isna(v) else v) for k, v in record.items()}
 
 

@@ -18,8 +18,12 @@ class _Progress:
         if enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=100, unit="%", bar_format="{desc:<34} {bar} {percentage:3.0f}%",
-                            file=sys.stderr)
+            self.bar = tqdm(
+                total=100,
+                unit="%",
+                bar_format="{desc:<34} {bar} {percentage:3.0f}%",
+                file=sys.stderr,
+            )
 
     def __call__(self, stage: str, fraction: float) -> None:
         if self.bar is not None:
@@ -46,8 +50,14 @@ def cmd_import(args) -> int:
     progress = _Progress(not args.quiet and sys.stderr.isatty())
     try:
         result = import_file(
-            con, args.file, preset=args.preset, mapping=mapping, fmt=args.format,
-            delimiter=args.delimiter, encoding=args.encoding, timezone=args.timezone,
+            con,
+            args.file,
+            preset=args.preset,
+            mapping=mapping,
+            fmt=args.format,
+            delimiter=args.delimiter,
+            encoding=args.encoding,
+            timezone=args.timezone,
             progress=progress,
         )
     finally:
@@ -66,8 +76,10 @@ def cmd_demo(args) -> int:
     con = connect(_db(args))
     try:
         if case_count(con) and not args.force:
-            print(f"{_db(args)} already holds cases; add --force to load the demo history on top.",
-                  file=sys.stderr)
+            print(
+                f"{_db(args)} already holds cases; add --force to load the demo history on top.",
+                file=sys.stderr,
+            )
             return 1
         progress = _Progress(not args.quiet and sys.stderr.isatty())
         try:
@@ -94,17 +106,21 @@ def cmd_info(args) -> int:
         con.close()
     print(f"Database: {_db(args)} (schema {info.schema_version})")
     if not info.cases:
-        print("No cases yet. Import an export (python -m analytics import FILE) or load the demo "
-              "(python -m analytics demo).")
+        print(
+            "No cases yet. Import an export (python -m analytics import FILE) or load the demo "
+            "(python -m analytics demo)."
+        )
         return 0
     print(f"Cases: {info.cases:,}{' (demo data)' if info.is_demo else ''}")
     print(f"Created: {info.first_case:%Y-%m-%d} .. {info.last_case:%Y-%m-%d}")
     print(f"Quarantined rows: {info.quarantined:,}")
     print("Last imports:")
     for row in info.last_imports.itertuples():
-        print(f"  #{row.import_id} {row.finished_at:%Y-%m-%d %H:%M} {row.file_name} ({row.preset}): "
-              f"{row.rows_read:,} read, {row.inserted:,} inserted, {row.updated:,} updated, "
-              f"{row.unchanged:,} unchanged, {row.quarantined:,} quarantined [{row.status}]")
+        print(
+            f"  #{row.import_id} {row.finished_at:%Y-%m-%d %H:%M} {row.file_name} ({row.preset}): "
+            f"{row.rows_read:,} read, {row.inserted:,} inserted, {row.updated:,} updated, "
+            f"{row.unchanged:,} unchanged, {row.quarantined:,} quarantined [{row.status}]"
+        )
     return 0
 
 
@@ -134,20 +150,29 @@ def cmd_delete_import(args) -> int:
         n = delete_import(con, args.import_id)
     finally:
         con.close()
-    print(f"Import {args.import_id} deleted: {n:,} cases removed or restored to their earlier version.")
+    print(
+        f"Import {args.import_id} deleted: {n:,} cases removed or restored to their earlier version."
+    )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analytics", description="Escalation Insights")
-    parser.add_argument("--db", help="DuckDB file (default: $ESC_DB_PATH or data/escalations.duckdb)")
+    parser.add_argument(
+        "--db", help="DuckDB file (default: $ESC_DB_PATH or data/escalations.duckdb)"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("import", help="import an export (CSV, TSV, Excel, JSON, JSON Lines, Parquet)")
+    p = sub.add_parser(
+        "import", help="import an export (CSV, TSV, Excel, JSON, JSON Lines, Parquet)"
+    )
     p.add_argument("file")
-    p.add_argument("--preset", default="auto",
-                   help="auto (default), generic, zendesk, salesforce, jira, freshdesk, dsa_sor")
+    p.add_argument(
+        "--preset",
+        default="auto",
+        help="auto (default), generic, zendesk, salesforce, jira, freshdesk, dsa_sor",
+    )
     p.add_argument("--mapping", help="YAML or TOML mapping file")
     p.add_argument("--format", help="force the format (csv, tsv, xlsx, json, jsonl, parquet)")
     p.add_argument("--delimiter", help="CSV delimiter (default: detected)")

@@ -106,7 +106,9 @@ def get_settings() -> Settings:
     )
 
 
-def sla_hours_for(queue: str | None, priority: str | None, settings: Settings | None = None) -> float:
+def sla_hours_for(
+    queue: str | None, priority: str | None, settings: Settings | None = None
+) -> float:
     """SLA target in hours for a queue and priority, using the ``*`` fallbacks."""
     table = (settings or get_settings()).sla_hours
     by_queue = table.get(queue or "", table["*"])

@@ -30,15 +30,43 @@ DAYS = 548  # about 18 months
 REGION_SHARE = {"APAC": 0.35, "EMEA": 0.30, "LATAM": 0.20, "NA": 0.15}
 REGION_UTC_OFFSET = {"APAC": 7, "EMEA": 1, "LATAM": -3, "NA": -5}
 COUNTRIES = {
-    "APAC": (("ID", 0.28), ("PH", 0.16), ("JP", 0.12), ("TH", 0.1), ("VN", 0.1), ("IN", 0.08),
-             ("AU", 0.06), ("KR", 0.05), ("MY", 0.05)),
-    "EMEA": (("GB", 0.2), ("DE", 0.18), ("FR", 0.14), ("ES", 0.1), ("IT", 0.1), ("NL", 0.06),
-             ("PL", 0.06), ("TR", 0.06), ("SA", 0.04), ("NG", 0.03), ("ZA", 0.03)),
+    "APAC": (
+        ("ID", 0.28),
+        ("PH", 0.16),
+        ("JP", 0.12),
+        ("TH", 0.1),
+        ("VN", 0.1),
+        ("IN", 0.08),
+        ("AU", 0.06),
+        ("KR", 0.05),
+        ("MY", 0.05),
+    ),
+    "EMEA": (
+        ("GB", 0.2),
+        ("DE", 0.18),
+        ("FR", 0.14),
+        ("ES", 0.1),
+        ("IT", 0.1),
+        ("NL", 0.06),
+        ("PL", 0.06),
+        ("TR", 0.06),
+        ("SA", 0.04),
+        ("NG", 0.03),
+        ("ZA", 0.03),
+    ),
     "LATAM": (("BR", 0.45), ("MX", 0.25), ("AR", 0.1), ("CO", 0.1), ("CL", 0.05), ("PE", 0.05)),
     "NA": (("US", 0.85), ("CA", 0.15)),
 }
-LANGUAGE_BY_COUNTRY = {"ID": "id", "BR": "pt", "MX": "es", "AR": "es", "CO": "es", "CL": "es",
-                       "PE": "es", "ES": "es"}
+LANGUAGE_BY_COUNTRY = {
+    "ID": "id",
+    "BR": "pt",
+    "MX": "es",
+    "AR": "es",
+    "CO": "es",
+    "CL": "es",
+    "PE": "es",
+    "ES": "es",
+}
 #: Country whose public holidays shape each region's load.
 HOLIDAY_COUNTRIES = {"APAC": ("ID",), "EMEA": ("GB", "DE"), "LATAM": ("BR",), "NA": ("US",)}
 #: Topics that concentrate in a region (others follow REGION_SHARE).
@@ -49,74 +77,167 @@ TOPIC_REGIONS = {
     "viral_challenge": {"LATAM": 1.0},
 }
 WEEKDAY_FACTOR = np.array([1.12, 1.06, 1.0, 1.0, 0.96, 0.74, 0.7])
-HOUR_WEIGHTS = np.array([2, 1.2, 0.8, 0.6, 0.6, 0.8, 1.5, 2.5, 3.5, 4.2, 4.6, 4.8,
-                         5.0, 5.0, 5.0, 5.1, 5.3, 5.6, 6.0, 6.3, 6.2, 5.4, 4.2, 3.0])
+HOUR_WEIGHTS = np.array(
+    [
+        2,
+        1.2,
+        0.8,
+        0.6,
+        0.6,
+        0.8,
+        1.5,
+        2.5,
+        3.5,
+        4.2,
+        4.6,
+        4.8,
+        5.0,
+        5.0,
+        5.0,
+        5.1,
+        5.3,
+        5.6,
+        6.0,
+        6.3,
+        6.2,
+        5.4,
+        4.2,
+        3.0,
+    ]
+)
 
 # Planted scenarios. Dates are fixed so the history is the same on every machine.
 SCENARIOS = {
     "viral_challenge": {
         "title": "#RetoApagon: a dangerous viral challenge spreading in LATAM",
-        "kind": "ramp", "onset": "2026-09-08", "peak": "2026-09-17", "end": "2026-10-10",
-        "topic": "viral_challenge", "slice": {"region": "LATAM", "category": "Dangerous acts"},
-        "terms": ["#retoapagon"], "peak_per_day": 45, "event_id": "EVT-2026-RETO",
+        "kind": "ramp",
+        "onset": "2026-09-08",
+        "peak": "2026-09-17",
+        "end": "2026-10-10",
+        "topic": "viral_challenge",
+        "slice": {"region": "LATAM", "category": "Dangerous acts"},
+        "terms": ["#retoapagon"],
+        "peak_per_day": 45,
+        "event_id": "EVT-2026-RETO",
     },
     "impersonation_wave": {
         "title": "Impersonation wave against APAC creators after handle editing shipped in 36.2.0",
-        "kind": "level_shift", "onset": "2026-06-12", "peak": "2026-06-20", "end": "2026-07-10",
+        "kind": "level_shift",
+        "onset": "2026-06-12",
+        "peak": "2026-06-20",
+        "end": "2026-07-10",
         "topic": "impersonation",
         "slice": {"region": "APAC", "product_surface": "profile", "app_version": "36.2.0"},
-        "release": "2026-06-10", "fix": "2026-07-10", "app_version": "36.2.0",
-        "linked_ticket": "PROD-3310", "peak_per_day": 28, "event_id": "EVT-2026-IMPERSONATION",
+        "release": "2026-06-10",
+        "fix": "2026-07-10",
+        "app_version": "36.2.0",
+        "linked_ticket": "PROD-3310",
+        "peak_per_day": 28,
+        "event_id": "EVT-2026-IMPERSONATION",
     },
     "dsa_holiday_sla": {
         "title": "Regulatory/DSA queue breaches its SLA over the Christmas holidays",
-        "kind": "sla", "onset": "2025-12-20", "peak": "2025-12-27", "end": "2026-01-04",
-        "slice": {"queue": "Regulatory/DSA"}, "holiday": "Christmas 2025", "metric": "sla_breach_rate",
+        "kind": "sla",
+        "onset": "2025-12-20",
+        "peak": "2025-12-27",
+        "end": "2026-01-04",
+        "slice": {"queue": "Regulatory/DSA"},
+        "holiday": "Christmas 2025",
+        "metric": "sla_breach_rate",
         "handling_factor": 6.0,
     },
     "grey_area_policy": {
         "title": "Public-figure satire: similar cases, different outcomes, frequent overturns",
-        "kind": "sop", "topic": "satire_public_figures", "policy": "Public-figure satire",
+        "kind": "sop",
+        "topic": "satire_public_figures",
+        "policy": "Public-figure satire",
         "share": 0.015,
     },
     "release_bug": {
         "title": "Report button broken in 37.1.0 (BUG-4821) until the fix",
-        "kind": "spike", "onset": "2026-10-06", "peak": "2026-10-09", "end": "2026-10-20",
+        "kind": "spike",
+        "onset": "2026-10-06",
+        "peak": "2026-10-09",
+        "end": "2026-10-20",
         "topic": "report_button_bug",
         "slice": {"category": "Product issue", "app_version": "37.1.0"},
-        "release": "2026-10-05", "fix": "2026-10-20", "app_version": "37.1.0",
-        "linked_ticket": "BUG-4821", "peak_per_day": 32, "event_id": "EVT-2026-REPORTBUG",
+        "release": "2026-10-05",
+        "fix": "2026-10-20",
+        "app_version": "37.1.0",
+        "linked_ticket": "BUG-4821",
+        "peak_per_day": 32,
+        "event_id": "EVT-2026-REPORTBUG",
     },
     "steady_pain_point": {
         "title": "Appeals not answered: a large, steady pain point",
-        "kind": "steady", "topic": "appeal_not_answered",
+        "kind": "steady",
+        "topic": "appeal_not_answered",
     },
 }
 
 # App releases: (version, release date). 36.2.0 and 37.1.0 are the planted ones.
 RELEASES = [
-    ("33.0.0", "2025-04-28"), ("33.1.0", "2025-05-19"), ("33.2.0", "2025-06-09"),
-    ("33.3.0", "2025-06-30"), ("34.0.0", "2025-07-21"), ("34.1.0", "2025-08-11"),
-    ("34.2.0", "2025-09-01"), ("34.3.0", "2025-09-22"), ("35.0.0", "2025-10-13"),
-    ("35.1.0", "2025-11-03"), ("35.2.0", "2025-11-24"), ("35.3.0", "2025-12-15"),
-    ("35.4.0", "2026-01-12"), ("36.0.0", "2026-02-02"), ("36.0.1", "2026-02-23"),
-    ("36.1.0", "2026-03-16"), ("36.1.1", "2026-04-06"), ("36.1.2", "2026-04-27"),
-    ("36.1.3", "2026-05-18"), ("36.2.0", "2026-06-10"), ("36.3.0", "2026-07-13"),
-    ("36.4.0", "2026-08-03"), ("36.5.0", "2026-08-24"), ("37.0.0", "2026-09-14"),
-    ("37.1.0", "2026-10-05"), ("37.1.1", "2026-10-20"), ("37.2.0", "2026-11-09"),
+    ("33.0.0", "2025-04-28"),
+    ("33.1.0", "2025-05-19"),
+    ("33.2.0", "2025-06-09"),
+    ("33.3.0", "2025-06-30"),
+    ("34.0.0", "2025-07-21"),
+    ("34.1.0", "2025-08-11"),
+    ("34.2.0", "2025-09-01"),
+    ("34.3.0", "2025-09-22"),
+    ("35.0.0", "2025-10-13"),
+    ("35.1.0", "2025-11-03"),
+    ("35.2.0", "2025-11-24"),
+    ("35.3.0", "2025-12-15"),
+    ("35.4.0", "2026-01-12"),
+    ("36.0.0", "2026-02-02"),
+    ("36.0.1", "2026-02-23"),
+    ("36.1.0", "2026-03-16"),
+    ("36.1.1", "2026-04-06"),
+    ("36.1.2", "2026-04-27"),
+    ("36.1.3", "2026-05-18"),
+    ("36.2.0", "2026-06-10"),
+    ("36.3.0", "2026-07-13"),
+    ("36.4.0", "2026-08-03"),
+    ("36.5.0", "2026-08-24"),
+    ("37.0.0", "2026-09-14"),
+    ("37.1.0", "2026-10-05"),
+    ("37.1.1", "2026-10-20"),
+    ("37.2.0", "2026-11-09"),
 ]
 
 EVENTS = [
-    {"event_id": "REL-36.2.0", "title": "App release 36.2.0: creators can edit their handle",
-     "kind": "release", "starts_at": "2026-06-10"},
-    {"event_id": "FIX-PROD-3310", "title": "Handle-change verification added (PROD-3310)",
-     "kind": "fix", "starts_at": "2026-07-10"},
-    {"event_id": "REL-37.1.0", "title": "App release 37.1.0: new reporting flow",
-     "kind": "release", "starts_at": "2026-10-05"},
-    {"event_id": "FIX-BUG-4821", "title": "37.1.1 fixes the report button (BUG-4821)",
-     "kind": "fix", "starts_at": "2026-10-20"},
-    {"event_id": "EVT-2026-RETO", "title": "#RetoApagon challenge in LATAM",
-     "kind": "major_event", "starts_at": "2026-09-08", "ends_at": "2026-10-10"},
+    {
+        "event_id": "REL-36.2.0",
+        "title": "App release 36.2.0: creators can edit their handle",
+        "kind": "release",
+        "starts_at": "2026-06-10",
+    },
+    {
+        "event_id": "FIX-PROD-3310",
+        "title": "Handle-change verification added (PROD-3310)",
+        "kind": "fix",
+        "starts_at": "2026-07-10",
+    },
+    {
+        "event_id": "REL-37.1.0",
+        "title": "App release 37.1.0: new reporting flow",
+        "kind": "release",
+        "starts_at": "2026-10-05",
+    },
+    {
+        "event_id": "FIX-BUG-4821",
+        "title": "37.1.1 fixes the report button (BUG-4821)",
+        "kind": "fix",
+        "starts_at": "2026-10-20",
+    },
+    {
+        "event_id": "EVT-2026-RETO",
+        "title": "#RetoApagon challenge in LATAM",
+        "kind": "major_event",
+        "starts_at": "2026-09-08",
+        "ends_at": "2026-10-10",
+    },
 ]
 
 
@@ -186,7 +307,9 @@ def generate(rows: int = DEFAULT_ROWS, seed: int = 7, end: date = DEFAULT_END) -
     weights = np.zeros((n_days, len(regions)))
     for j, region in enumerate(regions):
         hol = np.array([d.date() in holidays_by_region[region] for d in days])
-        weights[:, j] = REGION_SHARE[region] * WEEKDAY_FACTOR[weekday] * growth * np.where(hol, 0.6, 1.0)
+        weights[:, j] = (
+            REGION_SHARE[region] * WEEKDAY_FACTOR[weekday] * growth * np.where(hol, 0.6, 1.0)
+        )
     cell = rng.choice(weights.size, size=n_background, p=(weights / weights.sum()).ravel())
     bg_day, bg_region_idx = np.divmod(cell, len(regions))
     bg_region = np.array(regions)[bg_region_idx]
@@ -205,8 +328,12 @@ def generate(rows: int = DEFAULT_ROWS, seed: int = 7, end: date = DEFAULT_END) -
             bg_region[mask] = rng.choice(list(region_p), size=mask.sum(), p=list(region_p.values()))
 
     # Scenario cases.
-    parts_day, parts_region, parts_topic, parts_scn = [bg_day], [bg_region], [topic_key], [
-        np.full(n_background, "", dtype=object)]
+    parts_day, parts_region, parts_topic, parts_scn = (
+        [bg_day],
+        [bg_region],
+        [topic_key],
+        [np.full(n_background, "", dtype=object)],
+    )
     for key, per_day in scenario_days.items():
         spec = SCENARIOS[key]
         d = np.repeat(np.arange(n_days), per_day)
@@ -233,8 +360,13 @@ def generate(rows: int = DEFAULT_ROWS, seed: int = 7, end: date = DEFAULT_END) -
     order = np.argsort(frame["created_at"].values, kind="stable")
     frame = frame.iloc[order].reset_index(drop=True)
     frame.insert(0, "case_id", [f"ESC-{i + 1:07d}" for i in range(n)])
-    truth = pd.DataFrame({"case_id": frame["case_id"], "topic": frame.pop("_topic"),
-                          "scenario": frame.pop("_scenario").replace("", None)})
+    truth = pd.DataFrame(
+        {
+            "case_id": frame["case_id"],
+            "topic": frame.pop("_topic"),
+            "scenario": frame.pop("_scenario").replace("", None),
+        }
+    )
     manifest = _manifest(rows, seed, start, end, truth, frame)
     return DemoHistory(frame, truth, manifest)
 
@@ -254,8 +386,11 @@ def _attributes(rng, days, day_i, region, topic, scenario, holidays_by_region, e
     hour_local = rng.choice(24, size=n, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
     offset = np.array([REGION_UTC_OFFSET[r] for r in region])
     seconds = rng.integers(0, 3600, size=n)
-    created = (days.values[day_i] + (hour_local - offset).astype("timedelta64[h]")
-               + seconds.astype("timedelta64[s]"))
+    created = (
+        days.values[day_i]
+        + (hour_local - offset).astype("timedelta64[h]")
+        + seconds.astype("timedelta64[s]")
+    )
     created = pd.Series(created).dt.floor("s")
 
     country = np.empty(n, dtype=object)
@@ -264,8 +399,9 @@ def _attributes(rng, days, day_i, region, topic, scenario, holidays_by_region, e
         codes, p = zip(*options, strict=True)
         country[mask] = rng.choice(codes, size=mask.sum(), p=np.array(p) / sum(p))
     scenario_challenge = scenario == "viral_challenge"
-    country[scenario_challenge] = rng.choice(["BR", "MX", "AR", "CO"], size=scenario_challenge.sum(),
-                                             p=[0.45, 0.3, 0.15, 0.1])
+    country[scenario_challenge] = rng.choice(
+        ["BR", "MX", "AR", "CO"], size=scenario_challenge.sum(), p=[0.45, 0.3, 0.15, 0.1]
+    )
     language = np.array([LANGUAGE_BY_COUNTRY.get(c, "en") for c in country], dtype=object)
     english = rng.random(n) < 0.15
     language[english & (language != "en")] = "en"
@@ -274,11 +410,30 @@ def _attributes(rng, days, day_i, region, topic, scenario, holidays_by_region, e
     queue = np.array([t.queue for t in topics], dtype=object)
     category = np.array([t.category for t in topics], dtype=object)
     policy = np.array([t.policy for t in topics], dtype=object)
-    surface = np.array([t.surfaces[i % len(t.surfaces)] for t, i in zip(topics, rng.integers(0, 99, n), strict=True)], dtype=object)
-    channel = np.array([t.channels[i % len(t.channels)] for t, i in zip(topics, rng.integers(0, 99, n), strict=True)], dtype=object)
+    surface = np.array(
+        [
+            t.surfaces[i % len(t.surfaces)]
+            for t, i in zip(topics, rng.integers(0, 99, n), strict=True)
+        ],
+        dtype=object,
+    )
+    channel = np.array(
+        [
+            t.channels[i % len(t.channels)]
+            for t, i in zip(topics, rng.integers(0, 99, n), strict=True)
+        ],
+        dtype=object,
+    )
     prio_u = rng.random(n)
-    priority = np.array([["low", "normal", "high", "urgent"][int(np.searchsorted(np.cumsum(t.priority), u))] if u < sum(t.priority) else "urgent"
-                         for t, u in zip(topics, prio_u, strict=True)], dtype=object)
+    priority = np.array(
+        [
+            ["low", "normal", "high", "urgent"][int(np.searchsorted(np.cumsum(t.priority), u))]
+            if u < sum(t.priority)
+            else "urgent"
+            for t, u in zip(topics, prio_u, strict=True)
+        ],
+        dtype=object,
+    )
     app_version = _app_version(rng, created)
 
     # Planted slices.
@@ -296,9 +451,11 @@ def _attributes(rng, days, day_i, region, topic, scenario, holidays_by_region, e
     holiday = np.array([d in holidays_by_region[r] for d, r in zip(day_dates, region, strict=True)])
     factor = np.where(weekend, 1.35, 1.0) * np.where(holiday, 2.0, 1.0)
     dsa = SCENARIOS["dsa_holiday_sla"]
-    in_dsa = ((queue == "Regulatory/DSA")
-              & (created >= pd.Timestamp(dsa["onset"])).values
-              & (created < pd.Timestamp(dsa["end"]) + pd.Timedelta(days=1)).values)
+    in_dsa = (
+        (queue == "Regulatory/DSA")
+        & (created >= pd.Timestamp(dsa["onset"])).values
+        & (created < pd.Timestamp(dsa["end"]) + pd.Timedelta(days=1)).values
+    )
     factor = factor * np.where(in_dsa, dsa["handling_factor"], 1.0)
     grey = scenario == "grey_area_policy"
     factor = factor * np.where(grey, 1.6, 1.0)
@@ -317,12 +474,20 @@ def _attributes(rng, days, day_i, region, topic, scenario, holidays_by_region, e
     resolved = resolved.dt.floor("s").where(is_resolved)
 
     reopen_p = np.array([t.reopen for t in topics])
-    reopen_count = (rng.random(n) < reopen_p).astype(int) + (rng.random(n) < reopen_p / 5).astype(int)
-    status = np.where(is_resolved, np.where(rng.random(n) < 0.6, "closed", "resolved"),
-                      np.where(rng.random(n) < 0.7, "open", "pending")).astype(object)
-    status[is_resolved & (reopen_count > 0) & (created > end_ts - pd.Timedelta(days=10)).values] = "reopened"
+    reopen_count = (rng.random(n) < reopen_p).astype(int) + (rng.random(n) < reopen_p / 5).astype(
+        int
+    )
+    status = np.where(
+        is_resolved,
+        np.where(rng.random(n) < 0.6, "closed", "resolved"),
+        np.where(rng.random(n) < 0.7, "open", "pending"),
+    ).astype(object)
+    status[is_resolved & (reopen_count > 0) & (created > end_ts - pd.Timedelta(days=10)).values] = (
+        "reopened"
+    )
     updated = pd.concat([created, first_response, resolved], axis=1).max(axis=1) + pd.to_timedelta(
-        rng.integers(0, 7200, n), unit="s")
+        rng.integers(0, 7200, n), unit="s"
+    )
     updated = updated.dt.floor("s").where(updated < end_ts, end_ts - pd.Timedelta(seconds=1))
 
     # Decisions: similar cases (same text template) get the same outcome on clear policies;
@@ -346,37 +511,79 @@ def _attributes(rng, days, day_i, region, topic, scenario, holidays_by_region, e
     appeal_outcome[appealed & ~is_resolved] = "pending"
     qa = np.clip(np.where(grey, rng.normal(74, 10, n), rng.normal(90, 5, n)), 0, 100).round(0)
     qa = np.where(rng.random(n) < 0.3, qa, np.nan)
-    csat = np.clip(np.round(4.4 - 0.35 * np.log1p(resolve_h / 24) - 0.6 * (status == "open")
-                            + rng.normal(0, 0.9, n)), 1, 5)
+    csat = np.clip(
+        np.round(
+            4.4 - 0.35 * np.log1p(resolve_h / 24) - 0.6 * (status == "open") + rng.normal(0, 0.9, n)
+        ),
+        1,
+        5,
+    )
     csat = np.where(rng.random(n) < 0.35, csat, np.nan)
     sensitive = rng.random(n) < np.array([t.sensitive for t in topics])
 
     region_code = {"APAC": "ap", "EMEA": "em", "LATAM": "la", "NA": "na"}
-    agent_id = np.array([f"agt-{region_code[r]}-{k:03d}" for r, k in zip(region, rng.integers(1, 60, n), strict=True)], dtype=object)
+    agent_id = np.array(
+        [
+            f"agt-{region_code[r]}-{k:03d}"
+            for r, k in zip(region, rng.integers(1, 60, n), strict=True)
+        ],
+        dtype=object,
+    )
     team = np.array([f"T&S {r}" for r in region], dtype=object)
-    linked = np.where(rng.random(n) < 0.01, [f"BUG-{k}" for k in rng.integers(3000, 4800, n)], None).astype(object)
+    linked = np.where(
+        rng.random(n) < 0.01, [f"BUG-{k}" for k in rng.integers(3000, 4800, n)], None
+    ).astype(object)
     linked[bug] = "BUG-4821"
     linked[imp & (rng.random(n) < 0.6)] = "PROD-3310"
     event_id = np.full(n, None, dtype=object)
     for key in ("viral_challenge", "impersonation_wave", "release_bug"):
         spec = SCENARIOS[key]
-        tagged = (scenario == key) & (created >= pd.Timestamp(spec["onset"]) + pd.Timedelta(days=3)).values
+        tagged = (scenario == key) & (
+            created >= pd.Timestamp(spec["onset"]) + pd.Timedelta(days=3)
+        ).values
         event_id[tagged & (rng.random(n) < 0.8)] = spec["event_id"]
 
-    subject, description, notes, tags = _texts(rng, topics, language, scenario, body_idx, app_version)
+    subject, description, notes, tags = _texts(
+        rng, topics, language, scenario, body_idx, app_version
+    )
     resolution_notes = np.where(is_resolved, np.char.add("Closed: ", outcome.astype(str)), None)
-    return pd.DataFrame({
-        "created_at": created, "status": status, "first_response_at": first_response,
-        "resolved_at": resolved, "updated_at": updated, "reopen_count": reopen_count,
-        "channel": channel, "region": region, "country": country, "language": language,
-        "queue": queue, "priority": priority, "category": category, "policy": policy,
-        "product_surface": surface, "app_version": app_version, "subject": subject,
-        "description": description, "agent_notes": notes, "resolution_notes": resolution_notes,
-        "tags": tags, "outcome": outcome, "appeal_outcome": appeal_outcome, "qa_score": qa,
-        "csat": csat, "agent_id": agent_id, "team": team, "linked_ticket": linked,
-        "event_id": event_id, "sensitive": sensitive, "_topic": topic, "_scenario": scenario,
-        "reporter_type": np.array([t.reporter for t in topics], dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "created_at": created,
+            "status": status,
+            "first_response_at": first_response,
+            "resolved_at": resolved,
+            "updated_at": updated,
+            "reopen_count": reopen_count,
+            "channel": channel,
+            "region": region,
+            "country": country,
+            "language": language,
+            "queue": queue,
+            "priority": priority,
+            "category": category,
+            "policy": policy,
+            "product_surface": surface,
+            "app_version": app_version,
+            "subject": subject,
+            "description": description,
+            "agent_notes": notes,
+            "resolution_notes": resolution_notes,
+            "tags": tags,
+            "outcome": outcome,
+            "appeal_outcome": appeal_outcome,
+            "qa_score": qa,
+            "csat": csat,
+            "agent_id": agent_id,
+            "team": team,
+            "linked_ticket": linked,
+            "event_id": event_id,
+            "sensitive": sensitive,
+            "_topic": topic,
+            "_scenario": scenario,
+            "reporter_type": np.array([t.reporter for t in topics], dtype=object),
+        }
+    )
 
 
 def _bodies(t, lang: str) -> tuple[str, ...]:
@@ -387,11 +594,19 @@ def _texts(rng, topics, language, scenario, body_idx, app_version):
     n = len(topics)
     subjects, bodies, notes, tags = [], [], [], []
     pick = rng.integers(0, 10_000, size=(n, 8))
-    filler_en = ("I reported this before.", "My friends are reporting it too.",
-                 "This is really affecting me.", "Please look into it.", "It started last week.")
+    filler_en = (
+        "I reported this before.",
+        "My friends are reporting it too.",
+        "This is really affecting me.",
+        "Please look into it.",
+        "It started last week.",
+    )
     for i, t in enumerate(topics):
         lang = language[i]
-        subj_opts = t.subjects.get(lang) or t.subjects["en" if "en" in t.subjects else next(iter(t.subjects))]
+        subj_opts = (
+            t.subjects.get(lang)
+            or t.subjects["en" if "en" in t.subjects else next(iter(t.subjects))]
+        )
         body_opts = _bodies(t, lang)
         if lang not in t.bodies:
             lang = "en" if "en" in t.bodies else next(iter(t.bodies))
@@ -403,8 +618,14 @@ def _texts(rng, topics, language, scenario, body_idx, app_version):
         body = body_opts[body_idx[i] % len(body_opts)]
         opener = demo_text.OPENERS[lang][k[0] % len(demo_text.OPENERS[lang])]
         closer = demo_text.CLOSERS[lang][k[2] % len(demo_text.CLOSERS[lang])]
-        text = (opener + body + closer).format(handle=handle, email=email, phone=phone, name=name,
-                                               days=(k[5] % 40) + 3, version=app_version[i])
+        text = (opener + body + closer).format(
+            handle=handle,
+            email=email,
+            phone=phone,
+            name=name,
+            days=(k[5] % 40) + 3,
+            version=app_version[i],
+        )
         if lang == "en" and k[6] % 5 == 0:
             text += " " + filler_en[k[4] % len(filler_en)]
         if k[3] % 10 == 0:
@@ -420,8 +641,12 @@ def _texts(rng, topics, language, scenario, body_idx, app_version):
         if t.queue == "High Risk":
             tag.append("high-risk")
         tags.append(", ".join(tag))
-    return (np.array(subjects, dtype=object), np.array(bodies, dtype=object),
-            np.array(notes, dtype=object), np.array(tags, dtype=object))
+    return (
+        np.array(subjects, dtype=object),
+        np.array(bodies, dtype=object),
+        np.array(notes, dtype=object),
+        np.array(tags, dtype=object),
+    )
 
 
 def _manifest(rows, seed, start, end, truth: pd.DataFrame, frame: pd.DataFrame) -> dict:
@@ -431,11 +656,23 @@ def _manifest(rows, seed, start, end, truth: pd.DataFrame, frame: pd.DataFrame) 
         scenarios[key] = {**spec, "cases": int(counts.get(key, 0))}
     topic_counts = truth["topic"].value_counts().to_dict()
     return {
-        "generator": "analytics.demo", "version": 1, "seed": seed, "rows": int(len(frame)),
-        "requested_rows": rows, "start": start.isoformat(), "end": end.isoformat(),
+        "generator": "analytics.demo",
+        "version": 1,
+        "seed": seed,
+        "rows": int(len(frame)),
+        "requested_rows": rows,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
         "scenarios": scenarios,
-        "topics": {t.key: {"name": t.name, "policy": t.policy, "category": t.category,
-                           "cases": int(topic_counts.get(t.key, 0))} for t in TOPICS},
+        "topics": {
+            t.key: {
+                "name": t.name,
+                "policy": t.policy,
+                "category": t.category,
+                "cases": int(topic_counts.get(t.key, 0)),
+            }
+            for t in TOPICS
+        },
         "events": EVENTS,
     }
 
@@ -467,7 +704,11 @@ def load_demo(
     with tempfile.TemporaryDirectory(prefix="esc_demo_") as tmp:
         path = write_export(history, Path(tmp) / f"demo_{rows}_seed{seed}.parquet")
         result = import_file(
-            con, path, preset="generic", is_demo=True, user=user or "demo",
+            con,
+            path,
+            preset="generic",
+            is_demo=True,
+            user=user or "demo",
             as_of=datetime.combine(DEFAULT_END + timedelta(days=1), datetime.min.time()),
             progress=lambda stage, f: report(stage, 0.1 + 0.85 * f),
         )

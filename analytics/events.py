@@ -45,8 +45,15 @@ def events_between(con: duckdb.DuckDBPyConnection, start: date, end: date) -> pd
     return pd.concat(frames, ignore_index=True).sort_values("starts_at").reset_index(drop=True)
 
 
-def add_event(con: duckdb.DuckDBPyConnection, user: User, title: str, kind: str,
-              starts_at: datetime, ends_at: datetime | None = None, description: str = "") -> str:
+def add_event(
+    con: duckdb.DuckDBPyConnection,
+    user: User,
+    title: str,
+    kind: str,
+    starts_at: datetime,
+    ends_at: datetime | None = None,
+    description: str = "",
+) -> str:
     """Record an event (analysts and admins). Returns its id."""
     require(user, "edit_reviews")
     title = title.strip()

@@ -79,8 +79,12 @@ class Filters:
         if self.start is None or self.end is None:
             raise ValueError("resolve() the filters before asking for the previous period")
         length = (self.end - self.start).days + 1
-        return replace(self, preset="custom", start=self.start - timedelta(days=length),
-                       end=self.start - timedelta(days=1))
+        return replace(
+            self,
+            preset="custom",
+            start=self.start - timedelta(days=length),
+            end=self.start - timedelta(days=1),
+        )
 
     @property
     def days(self) -> int:
@@ -92,7 +96,9 @@ class Filters:
         return replace(self, extra=tuple(sorted(merged.items())))
 
     def dimension_values(self) -> dict[str, tuple[str, ...]]:
-        return {name: getattr(self, name) for name, _label in DIMENSION_FILTERS if getattr(self, name)}
+        return {
+            name: getattr(self, name) for name, _label in DIMENSION_FILTERS if getattr(self, name)
+        }
 
     # --- URL round trip -------------------------------------------------------------------
     def to_query(self) -> dict[str, str]:
@@ -137,8 +143,14 @@ class Filters:
                 k, v = pair.split("=", 1)
                 if k in _DRILLABLE:
                     extra.append((k, v))
-        return cls(preset=preset, start=start, end=end, search=one("q")[:200],
-                   extra=tuple(sorted(extra)), **dims)
+        return cls(
+            preset=preset,
+            start=start,
+            end=end,
+            search=one("q")[:200],
+            extra=tuple(sorted(extra)),
+            **dims,
+        )
 
     def describe(self) -> str:
         """A short human description, e.g. for a review's scope or an export header."""
@@ -155,8 +167,17 @@ class Filters:
 
 
 _DRILLABLE = {f.name for f in fields(Filters)} | {
-    "app_version", "language", "team", "event_id", "linked_ticket", "reporter_type", "outcome",
-    "pain_point", "created_day", "created_week", "sub_policy",
+    "app_version",
+    "language",
+    "team",
+    "event_id",
+    "linked_ticket",
+    "reporter_type",
+    "outcome",
+    "pain_point",
+    "created_day",
+    "created_week",
+    "sub_policy",
 }
 
 
@@ -166,13 +187,18 @@ def apply(t: ibis.Table, f: Filters, *, dates: bool = True) -> ibis.Table:
     if dates and f.start:
         preds.append(_.created_at >= ibis.timestamp(datetime.combine(f.start, datetime.min.time())))
     if dates and f.end:
-        preds.append(_.created_at < ibis.timestamp(datetime.combine(f.end + timedelta(days=1), datetime.min.time())))
+        preds.append(
+            _.created_at
+            < ibis.timestamp(datetime.combine(f.end + timedelta(days=1), datetime.min.time()))
+        )
     for name, values in f.dimension_values().items():
         preds.append(_[name].isin(list(values)))
     for word in f.search.split():
         needle = word.lower()
-        preds.append(_.subject.lower().contains(needle).fill_null(False)
-                     | _.description.lower().contains(needle).fill_null(False))
+        preds.append(
+            _.subject.lower().contains(needle).fill_null(False)
+            | _.description.lower().contains(needle).fill_null(False)
+        )
     for column, value in f.extra:
         if column == "created_day":
             day = date.fromisoformat(value[:10])

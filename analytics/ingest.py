@@ -106,8 +106,16 @@ def _prepare(
     limit: int | None,
     csv_engine: str = "duckdb",
 ) -> tuple[StagedFile, Mapping, str, float]:
-    staged = stage_file(con, path, "_stage", fmt=fmt, delimiter=delimiter, encoding=encoding,
-                        limit=limit, csv_engine=csv_engine)
+    staged = stage_file(
+        con,
+        path,
+        "_stage",
+        fmt=fmt,
+        delimiter=delimiter,
+        encoding=encoding,
+        limit=limit,
+        csv_engine=csv_engine,
+    )
     detected, score = detect_preset(staged.columns)
     resolved = resolve(staged.columns, preset, mapping)
     check_required(resolved, staged.columns)
@@ -137,8 +145,13 @@ def _normalize(
     """Create temp table ``_norm``: typed rows, each with ``_reason`` NULL or why it is rejected."""
     dayfirst = _dayfirst(con, mapping, staged)
     sql, params = build_normalize_sql(
-        mapping, staged.columns, staged.source, settings=get_settings(), timezone=timezone,
-        as_of=as_of, dayfirst=dayfirst,
+        mapping,
+        staged.columns,
+        staged.source,
+        settings=get_settings(),
+        timezone=timezone,
+        as_of=as_of,
+        dayfirst=dayfirst,
     )
     if staged.rejects_table:
         # The sampling scan above also logged rejects; start the real scan from a clean slate.
@@ -190,30 +203,58 @@ def preview_file(
     try:
         try:
             staged, resolved, preset_name, score = _prepare(
-                cur, Path(path), preset=preset, mapping=mapping, fmt=fmt, delimiter=delimiter,
-                encoding=encoding, limit=limit,
+                cur,
+                Path(path),
+                preset=preset,
+                mapping=mapping,
+                fmt=fmt,
+                delimiter=delimiter,
+                encoding=encoding,
+                limit=limit,
             )
             tz = timezone or resolved.timezone or get_settings().default_timezone
-            _normalize(cur, staged, resolved, timezone=tz,
-                       as_of=datetime.now(UTC).replace(tzinfo=None), limit=limit)
+            _normalize(
+                cur,
+                staged,
+                resolved,
+                timezone=tz,
+                as_of=datetime.now(UTC).replace(tzinfo=None),
+                limit=limit,
+            )
         except duckdb.InvalidInputException as exc:
             if "CSV" not in str(exc):
                 raise
             staged, resolved, preset_name, score = _prepare(
-                cur, Path(path), preset=preset, mapping=mapping, fmt=fmt, delimiter=delimiter,
-                encoding=encoding, limit=limit, csv_engine="python",
+                cur,
+                Path(path),
+                preset=preset,
+                mapping=mapping,
+                fmt=fmt,
+                delimiter=delimiter,
+                encoding=encoding,
+                limit=limit,
+                csv_engine="python",
             )
         try:
-            if not cur.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_norm'").fetchone()[0]:
+            if not cur.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_norm'"
+            ).fetchone()[0]:
                 tz = timezone or resolved.timezone or get_settings().default_timezone
-                _normalize(cur, staged, resolved, timezone=tz,
-                           as_of=datetime.now(UTC).replace(tzinfo=None), limit=limit)
+                _normalize(
+                    cur,
+                    staged,
+                    resolved,
+                    timezone=tz,
+                    as_of=datetime.now(UTC).replace(tzinfo=None),
+                    limit=limit,
+                )
             reasons = cur.execute(
                 "SELECT _reason AS reason, count(*) AS rows FROM _norm WHERE _reason IS NOT NULL "
                 "GROUP BY 1 ORDER BY 2 DESC"
             ).df()
             parse_rejects = pd.DataFrame(
-                [{"reason": r.reason, "rows": 1} for r in staged.rejects], columns=["reason", "rows"]
+                [{"reason": r.reason, "rows": 1} for r in staged.rejects],
+                columns=["reason", "rows"],
             )
             if len(parse_rejects):
                 parse_rejects = parse_rejects.groupby("reason", as_index=False)["rows"].sum()
@@ -224,10 +265,18 @@ def preview_file(
             invalid = int(reasons["rows"].sum()) if len(reasons) else 0
             mapped = {c for cols in resolved.columns.values() for c in cols}
             return Preview(
-                headers=staged.columns, preset=preset_name, preset_score=score, mapping=resolved,
-                format=staged.format, encoding=staged.encoding, delimiter=staged.delimiter,
-                rows_checked=staged.rows_read, valid=staged.rows_read - invalid, invalid=invalid,
-                reasons=reasons, sample=sample,
+                headers=staged.columns,
+                preset=preset_name,
+                preset_score=score,
+                mapping=resolved,
+                format=staged.format,
+                encoding=staged.encoding,
+                delimiter=staged.delimiter,
+                rows_checked=staged.rows_read,
+                valid=staged.rows_read - invalid,
+                invalid=invalid,
+                reasons=reasons,
+                sample=sample,
                 unmapped=[c for c in staged.columns if c not in mapped],
             )
         finally:
@@ -267,16 +316,28 @@ def import_file(
     if path.exists():
         hasher.start()
     cur = con.cursor()
-    staged = None
     engine = "duckdb"
     try:
         while True:
             try:
                 result = _import_once(
-                    cur, path, engine=engine, preset=preset, mapping=mapping, fmt=fmt,
-                    delimiter=delimiter, encoding=encoding, timezone=timezone, user=user,
-                    file_name=file_name, is_demo=is_demo, as_of=as_of, started=started,
-                    report=report, hasher=hasher, digest=digest,
+                    cur,
+                    path,
+                    engine=engine,
+                    preset=preset,
+                    mapping=mapping,
+                    fmt=fmt,
+                    delimiter=delimiter,
+                    encoding=encoding,
+                    timezone=timezone,
+                    user=user,
+                    file_name=file_name,
+                    is_demo=is_demo,
+                    as_of=as_of,
+                    started=started,
+                    report=report,
+                    hasher=hasher,
+                    digest=digest,
                 )
                 break
             except duckdb.InvalidInputException as exc:
@@ -291,15 +352,40 @@ def import_file(
         cur.close()
 
 
-def _import_once(cur, path, *, engine, preset, mapping, fmt, delimiter, encoding, timezone, user,
-                 file_name, is_demo, as_of, started, report, hasher, digest) -> ImportResult:
+def _import_once(
+    cur,
+    path,
+    *,
+    engine,
+    preset,
+    mapping,
+    fmt,
+    delimiter,
+    encoding,
+    timezone,
+    user,
+    file_name,
+    is_demo,
+    as_of,
+    started,
+    report,
+    hasher,
+    digest,
+) -> ImportResult:
     staged = None
     try:
         report("Reading the file", 0.05)
         with transaction(cur):
             staged, resolved, preset_name, _score = _prepare(
-                cur, path, preset=preset, mapping=mapping, fmt=fmt, delimiter=delimiter,
-                encoding=encoding, limit=None, csv_engine=engine,
+                cur,
+                path,
+                preset=preset,
+                mapping=mapping,
+                fmt=fmt,
+                delimiter=delimiter,
+                encoding=encoding,
+                limit=None,
+                csv_engine=engine,
             )
             tz = timezone or resolved.timezone or get_settings().default_timezone
             report("Validating and normalising rows", 0.35)
@@ -315,23 +401,51 @@ def _import_once(cur, path, *, engine, preset, mapping, fmt, delimiter, encoding
                 hasher.join()
             finished = datetime.now(UTC).replace(tzinfo=None)
             result = ImportResult(
-                import_id=import_id, file_name=file_name or path.name, sha256=digest.get("sha256", ""),
-                format=staged.format, preset=preset_name, rows_read=staged.rows_read,
-                inserted=counts["insert"], updated=counts["update"], unchanged=counts["unchanged"],
-                quarantined=quarantined, warnings=warnings, started_at=started, finished_at=finished,
-                encoding=staged.encoding, delimiter=staged.delimiter,
+                import_id=import_id,
+                file_name=file_name or path.name,
+                sha256=digest.get("sha256", ""),
+                format=staged.format,
+                preset=preset_name,
+                rows_read=staged.rows_read,
+                inserted=counts["insert"],
+                updated=counts["update"],
+                unchanged=counts["unchanged"],
+                quarantined=quarantined,
+                warnings=warnings,
+                started_at=started,
+                finished_at=finished,
+                encoding=staged.encoding,
+                delimiter=staged.delimiter,
             )
-            if result.rows_read != result.inserted + result.updated + result.unchanged + result.quarantined:
+            if (
+                result.rows_read
+                != result.inserted + result.updated + result.unchanged + result.quarantined
+            ):
                 # Cannot happen by construction; if it ever does, abort rather than lose rows.
                 raise ExportFormatError(
                     f"Row accounting failed for {path.name}; nothing was imported. Please report this."
                 )
             cur.execute(
                 """INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'completed', ?, NULL)""",
-                [import_id, result.file_name, result.sha256, result.format, preset_name,
-                 resolved.to_json(), tz, result.rows_read, result.inserted, result.updated,
-                 result.unchanged, result.quarantined, warnings, started, finished,
-                 user or _os_user(), is_demo],
+                [
+                    import_id,
+                    result.file_name,
+                    result.sha256,
+                    result.format,
+                    preset_name,
+                    resolved.to_json(),
+                    tz,
+                    result.rows_read,
+                    result.inserted,
+                    result.updated,
+                    result.unchanged,
+                    result.quarantined,
+                    warnings,
+                    started,
+                    finished,
+                    user or _os_user(),
+                    is_demo,
+                ],
             )
             for temp in ("_norm", "_stage", "_act", "_stage_rejects", "_stage_scans"):
                 cur.execute(f"DROP TABLE IF EXISTS {temp}")
@@ -375,11 +489,13 @@ def _upsert(cur: duckdb.DuckDBPyConnection, import_id: int) -> dict[str, int]:
                 WHERE case_id IN (SELECT case_id FROM _act WHERE action = 'update')""",
             [import_id],
         )
-        cur.execute("DELETE FROM cases WHERE case_id IN (SELECT case_id FROM _act WHERE action = 'update')")
+        cur.execute(
+            "DELETE FROM cases WHERE case_id IN (SELECT case_id FROM _act WHERE action = 'update')"
+        )
     if counts.get("insert") or counts.get("update"):
         cur.execute(
             f"""INSERT INTO cases ({_CASE_COLS})
-                SELECT {', '.join('n.' + quote_ident(c.name) for c in schema.CASE_COLUMNS)}, n.extra, ?, n.row_hash
+                SELECT {", ".join("n." + quote_ident(c.name) for c in schema.CASE_COLUMNS)}, n.extra, ?, n.row_hash
                 FROM _norm n JOIN _act a USING (case_id)
                 WHERE n._reason IS NULL AND a.action IN ('insert', 'update')""",
             [import_id],
@@ -395,8 +511,10 @@ def _quarantine(cur: duckdb.DuckDBPyConnection, import_id: int, staged: StagedFi
     if staged.rejects:
         cur.executemany(
             "INSERT INTO quarantine VALUES (?, ?, ?, ?)",
-            [(import_id, r.row_number, json.dumps({"line": r.raw}, ensure_ascii=False), r.reason)
-             for r in staged.rejects],
+            [
+                (import_id, r.row_number, json.dumps({"line": r.raw}, ensure_ascii=False), r.reason)
+                for r in staged.rejects
+            ],
         )
     return int(n) + len(staged.rejects)
 
@@ -410,16 +528,22 @@ def _os_user() -> str:
 
 def import_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """All imports, newest first, with their row accounting."""
-    return con.cursor().execute(
-        """SELECT import_id, file_name, format, preset, rows_read, inserted, updated, unchanged,
+    return (
+        con.cursor()
+        .execute(
+            """SELECT import_id, file_name, format, preset, rows_read, inserted, updated, unchanged,
                   quarantined, warnings, started_at, finished_at,
                   date_diff('millisecond', started_at, finished_at) / 1000.0 AS seconds,
                   user_name, status, is_demo, sha256, timezone
            FROM imports ORDER BY import_id DESC"""
-    ).df()
+        )
+        .df()
+    )
 
 
-def quarantine_rows(con: duckdb.DuckDBPyConnection, import_id: int | None = None, limit: int | None = None) -> pd.DataFrame:
+def quarantine_rows(
+    con: duckdb.DuckDBPyConnection, import_id: int | None = None, limit: int | None = None
+) -> pd.DataFrame:
     """Rejected rows with their reason (all imports, or one)."""
     sql = "SELECT import_id, row_number, reason, raw::VARCHAR AS raw FROM quarantine"
     params: list = []
@@ -447,7 +571,9 @@ def delete_import(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
         if row[0] == "deleted":
             raise ImportNotFoundError(f"Import {import_id} was already deleted.")
         with transaction(cur):
-            touched = cur.execute("SELECT count(*) FROM cases WHERE import_id = ?", [import_id]).fetchone()[0]
+            touched = cur.execute(
+                "SELECT count(*) FROM cases WHERE import_id = ?", [import_id]
+            ).fetchone()[0]
             cur.execute("DELETE FROM cases WHERE import_id = ?", [import_id])
             cur.execute(
                 f"""INSERT INTO cases ({_CASE_COLS})

@@ -43,14 +43,38 @@ class Kpi:
 KPIS: tuple[Kpi, ...] = (
     Kpi("volume", "Cases", "cases", False, "Cases created in the period."),
     Kpi("backlog", "Open backlog", "cases", False, "Cases still open at the end of the period."),
-    Kpi("backlog_age", "Backlog age (median)", "d", False, "Median age of the open backlog, in days."),
-    Kpi("sla_breach_rate", "SLA breach rate", "%", False, "Share of cases past their SLA deadline."),
+    Kpi(
+        "backlog_age",
+        "Backlog age (median)",
+        "d",
+        False,
+        "Median age of the open backlog, in days.",
+    ),
+    Kpi(
+        "sla_breach_rate", "SLA breach rate", "%", False, "Share of cases past their SLA deadline."
+    ),
     Kpi("first_response_median", "First response (median)", "h", False, "Hours to first response."),
-    Kpi("first_response_p90", "First response (p90)", "h", False, "90% of cases got a first response within this."),
-    Kpi("resolution_median", "Resolution (median)", "h", False, "Hours from creation to resolution."),
-    Kpi("resolution_p90", "Resolution (p90)", "h", False, "90% of cases were resolved within this."),
+    Kpi(
+        "first_response_p90",
+        "First response (p90)",
+        "h",
+        False,
+        "90% of cases got a first response within this.",
+    ),
+    Kpi(
+        "resolution_median", "Resolution (median)", "h", False, "Hours from creation to resolution."
+    ),
+    Kpi(
+        "resolution_p90", "Resolution (p90)", "h", False, "90% of cases were resolved within this."
+    ),
     Kpi("reopen_rate", "Reopen rate", "%", False, "Share of cases reopened at least once."),
-    Kpi("overturn_rate", "Appeal overturn rate", "%", False, "Overturned decisions / decided appeals."),
+    Kpi(
+        "overturn_rate",
+        "Appeal overturn rate",
+        "%",
+        False,
+        "Overturned decisions / decided appeals.",
+    ),
     Kpi("csat", "CSAT", "/5", True, "Mean satisfaction score where rated."),
 )
 
@@ -108,8 +132,9 @@ def kpis(t: ibis.Table, f: Filters) -> pd.DataFrame:
         open_cases = scoped.filter(_open_at(scoped, cut))
         age_days = (cut.epoch_seconds() - open_cases.created_at.epoch_seconds()) / 86400.0
         backlog_frames.append(
-            open_cases.aggregate(backlog=open_cases.count(), backlog_age=age_days.median())
-            .mutate(period=ibis.literal(label))
+            open_cases.aggregate(backlog=open_cases.count(), backlog_age=age_days.median()).mutate(
+                period=ibis.literal(label)
+            )
         )
     backlog = ibis.union(*backlog_frames).execute().set_index("period")
 
@@ -117,12 +142,14 @@ def kpis(t: ibis.Table, f: Filters) -> pd.DataFrame:
     for period in ("current", "previous"):
         row = agg.loc[period] if period in agg.index else None
         b = backlog.loc[period] if period in backlog.index else None
-        get = (lambda k, r=row: None if r is None or pd.isna(r[k]) else float(r[k]))  # noqa: E731
+        get = lambda k, r=row: None if r is None or pd.isna(r[k]) else float(r[k])  # noqa: E731
         decided = get("appeals_decided") or 0
         values[period] = {
             "volume": get("volume") or 0.0,
             "backlog": float(b["backlog"]) if b is not None else 0.0,
-            "backlog_age": None if b is None or pd.isna(b["backlog_age"]) else float(b["backlog_age"]),
+            "backlog_age": None
+            if b is None or pd.isna(b["backlog_age"])
+            else float(b["backlog_age"]),
             "sla_breach_rate": get("sla_breach_rate"),
             "first_response_median": get("first_response_median"),
             "first_response_p90": get("first_response_p90"),
@@ -137,14 +164,25 @@ def kpis(t: ibis.Table, f: Filters) -> pd.DataFrame:
         cur, old = values["current"][k.key], values["previous"][k.key]
         change = None if cur is None or old is None else cur - old
         pct = None if change is None or not old else change / old
-        rows.append({"key": k.key, "label": k.label, "unit": k.unit, "value": cur, "previous": old,
-                     "change": change, "change_pct": pct, "higher_is_better": k.higher_is_better,
-                     "help": k.help})
+        rows.append(
+            {
+                "key": k.key,
+                "label": k.label,
+                "unit": k.unit,
+                "value": cur,
+                "previous": old,
+                "change": change,
+                "change_pct": pct,
+                "higher_is_better": k.higher_is_better,
+                "help": k.help,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def volume_trend(t: ibis.Table, f: Filters, by: str | None = None, freq: str = "D",
-                 top: int = 8) -> pd.DataFrame:
+def volume_trend(
+    t: ibis.Table, f: Filters, by: str | None = None, freq: str = "D", top: int = 8
+) -> pd.DataFrame:
     """Cases per day (``freq="D"``) or week (``"W"``, weeks start Monday), split by ``by``.
 
     Columns: period, group, cases. Values of ``by`` beyond the ``top`` largest are "Other".
@@ -152,9 +190,15 @@ def volume_trend(t: ibis.Table, f: Filters, by: str | None = None, freq: str = "
     scoped = apply(t, f)
     period = scoped.created_at.truncate("W" if freq == "W" else "D").name("period")
     if by:
-        grouped = scoped.group_by(period, group=scoped[by].cast("string").fill_null("(none)")).aggregate(cases=_.count())
+        grouped = scoped.group_by(
+            period, group=scoped[by].cast("string").fill_null("(none)")
+        ).aggregate(cases=_.count())
     else:
-        grouped = scoped.group_by(period).aggregate(cases=_.count()).mutate(group=ibis.literal("All cases"))
+        grouped = (
+            scoped.group_by(period)
+            .aggregate(cases=_.count())
+            .mutate(group=ibis.literal("All cases"))
+        )
     df = grouped.execute()
     if df.empty:
         return pd.DataFrame(columns=["period", "group", "cases"])
@@ -164,10 +208,16 @@ def volume_trend(t: ibis.Table, f: Filters, by: str | None = None, freq: str = "
         df["group"] = df["group"].where(df["group"].isin(keep), "Other")
         df = df.groupby(["period", "group"], as_index=False)["cases"].sum()
     # Days/weeks without cases are real zeros, not gaps in the line.
-    full = pd.date_range(pd.Timestamp(f.start), pd.Timestamp(f.end), freq="W-MON" if freq == "W" else "D")
+    full = pd.date_range(
+        pd.Timestamp(f.start), pd.Timestamp(f.end), freq="W-MON" if freq == "W" else "D"
+    )
     if freq == "W":
-        full = full.union([pd.Timestamp(f.start) - pd.Timedelta(days=pd.Timestamp(f.start).weekday())])
-    grid = pd.MultiIndex.from_product([full, sorted(df["group"].unique())], names=["period", "group"])
+        full = full.union(
+            [pd.Timestamp(f.start) - pd.Timedelta(days=pd.Timestamp(f.start).weekday())]
+        )
+    grid = pd.MultiIndex.from_product(
+        [full, sorted(df["group"].unique())], names=["period", "group"]
+    )
     df = df.set_index(["period", "group"]).reindex(grid, fill_value=0).reset_index()
     return df.sort_values(["period", "group"]).reset_index(drop=True)
 
@@ -175,8 +225,11 @@ def volume_trend(t: ibis.Table, f: Filters, by: str | None = None, freq: str = "
 def load_heatmap(t: ibis.Table, f: Filters) -> pd.DataFrame:
     """Cases by day of week (0 = Monday) and hour of day (UTC). Columns: dow, hour, cases."""
     scoped = apply(t, f)
-    df = scoped.group_by(dow=scoped.created_at.day_of_week.index(), hour=scoped.created_at.hour()).aggregate(
-        cases=_.count()).execute()
+    df = (
+        scoped.group_by(dow=scoped.created_at.day_of_week.index(), hour=scoped.created_at.hour())
+        .aggregate(cases=_.count())
+        .execute()
+    )
     grid = pd.MultiIndex.from_product([range(7), range(24)], names=["dow", "hour"])
     return df.set_index(["dow", "hour"]).reindex(grid, fill_value=0).reset_index()
 
@@ -188,11 +241,20 @@ def day_type_load(t: ibis.Table, f: Filters) -> pd.DataFrame:
     """
     scoped = apply(t, f)
     hours = _hours(scoped.resolved_at, scoped.created_at)
-    daily = scoped.group_by(day=scoped.created_at.date(), region=scoped.region.fill_null("(none)")).aggregate(
-        cases=_.count(), breaches=scoped.sla_breached.cast("int64").sum(),
-        with_sla=scoped.sla_breached.notnull().cast("int64").sum(), resolution_h=hours.median()).execute()
+    daily = (
+        scoped.group_by(day=scoped.created_at.date(), region=scoped.region.fill_null("(none)"))
+        .aggregate(
+            cases=_.count(),
+            breaches=scoped.sla_breached.cast("int64").sum(),
+            with_sla=scoped.sla_breached.notnull().cast("int64").sum(),
+            resolution_h=hours.median(),
+        )
+        .execute()
+    )
     if daily.empty:
-        return pd.DataFrame(columns=["day_type", "days", "cases_per_day", "sla_breach_rate", "resolution_median_h"])
+        return pd.DataFrame(
+            columns=["day_type", "days", "cases_per_day", "sla_breach_rate", "resolution_median_h"]
+        )
     hol = calendar.region_holidays(f.start, f.end)
     hol_keys = set(zip(hol["date"], hol["region"], strict=True))
     daily["day"] = pd.to_datetime(daily["day"]).dt.date
@@ -201,9 +263,13 @@ def day_type_load(t: ibis.Table, f: Filters) -> pd.DataFrame:
         for d, r in zip(daily["day"], daily["region"], strict=True)
     ]
     # Per calendar day and region: average a region-day's load across its days of each type.
-    out = daily.groupby("day_type").agg(days=("day", "count"), cases=("cases", "sum"),
-                                        breaches=("breaches", "sum"), with_sla=("with_sla", "sum"),
-                                        resolution_median_h=("resolution_h", "median"))
+    out = daily.groupby("day_type").agg(
+        days=("day", "count"),
+        cases=("cases", "sum"),
+        breaches=("breaches", "sum"),
+        with_sla=("with_sla", "sum"),
+        resolution_median_h=("resolution_h", "median"),
+    )
     out["cases_per_day"] = out["cases"] / out["days"]
     out["sla_breach_rate"] = out["breaches"] / out["with_sla"].where(out["with_sla"] > 0)
     order = ["weekday", "weekend", "public holiday"]
@@ -211,7 +277,9 @@ def day_type_load(t: ibis.Table, f: Filters) -> pd.DataFrame:
     return out[["day_type", "days", "cases_per_day", "sla_breach_rate", "resolution_median_h"]]
 
 
-def top_movers(t: ibis.Table, f: Filters, dimension: str, n: int = 10, min_cases: int = 5) -> pd.DataFrame:
+def top_movers(
+    t: ibis.Table, f: Filters, dimension: str, n: int = 10, min_cases: int = 5
+) -> pd.DataFrame:
     """Values of ``dimension`` that grew or shrank most versus the previous equal period.
 
     Columns: value, current, previous, change, change_pct; sorted by absolute change.
@@ -220,9 +288,14 @@ def top_movers(t: ibis.Table, f: Filters, dimension: str, n: int = 10, min_cases
     scoped = apply(t, f, dates=False)
     start, end_excl, prev_start = _ts(f.start), _ts(f.end + timedelta(days=1)), _ts(prev.start)
     rng = scoped.filter(_.created_at >= prev_start, _.created_at < end_excl)
-    df = rng.group_by(value=rng[dimension].cast("string").fill_null("(none)")).aggregate(
-        current=(rng.created_at >= start).cast("int64").sum(),
-        previous=(rng.created_at < start).cast("int64").sum()).execute()
+    df = (
+        rng.group_by(value=rng[dimension].cast("string").fill_null("(none)"))
+        .aggregate(
+            current=(rng.created_at >= start).cast("int64").sum(),
+            previous=(rng.created_at < start).cast("int64").sum(),
+        )
+        .execute()
+    )
     if df.empty:
         return pd.DataFrame(columns=["value", "current", "previous", "change", "change_pct"])
     df = df[(df["current"] + df["previous"]) >= min_cases].copy()
@@ -246,35 +319,58 @@ class RegulatoryView:
     by_outcome: pd.DataFrame  # outcome, notices
 
 
-def regulatory_view(t: ibis.Table, f: Filters, queues: tuple[str, ...] = REGULATORY_QUEUES) -> RegulatoryView:
+def regulatory_view(
+    t: ibis.Table, f: Filters, queues: tuple[str, ...] = REGULATORY_QUEUES
+) -> RegulatoryView:
     """Notices by type and source, median time to action, decisions overturned on complaint."""
     scoped = apply(t, f)
     reg = scoped.filter(_.queue.isin(list(queues)))
     hours = _hours(reg.resolved_at, reg.created_at)
-    summary = reg.aggregate(
-        notices=_.count(), median_h=hours.median(), breach=reg.sla_breached.cast("float64").mean(),
-        appealed=reg.appeal_outcome.isin(["overturned", "upheld"]).cast("int64").sum(),
-        overturned=(reg.overturned.fill_null(False)).cast("int64").sum()).execute().iloc[0]
+    summary = (
+        reg.aggregate(
+            notices=_.count(),
+            median_h=hours.median(),
+            breach=reg.sla_breached.cast("float64").mean(),
+            appealed=reg.appeal_outcome.isin(["overturned", "upheld"]).cast("int64").sum(),
+            overturned=(reg.overturned.fill_null(False)).cast("int64").sum(),
+        )
+        .execute()
+        .iloc[0]
+    )
 
     def count_by(col: str) -> pd.DataFrame:
-        return (reg.group_by(**{col: reg[col].fill_null("(not given)")}).aggregate(notices=_.count())
-                .order_by(ibis.desc("notices")).execute())
+        return (
+            reg.group_by(**{col: reg[col].fill_null("(not given)")})
+            .aggregate(notices=_.count())
+            .order_by(ibis.desc("notices"))
+            .execute()
+        )
 
     def num(v):
         return None if pd.isna(v) else float(v)
 
     return RegulatoryView(
-        notices=int(summary["notices"]), by_type=count_by("category"), by_source=count_by("channel"),
-        median_hours_to_action=num(summary["median_h"]), sla_breach_rate=num(summary["breach"]),
+        notices=int(summary["notices"]),
+        by_type=count_by("category"),
+        by_source=count_by("channel"),
+        median_hours_to_action=num(summary["median_h"]),
+        sla_breach_rate=num(summary["breach"]),
         decisions_appealed=int(summary["appealed"] or 0),
-        overturned_on_complaint=int(summary["overturned"] or 0), by_outcome=count_by("outcome"),
+        overturned_on_complaint=int(summary["overturned"] or 0),
+        by_outcome=count_by("outcome"),
     )
 
 
 def dimension_values(t: ibis.Table, column: str, limit: int = 500) -> list[str]:
     """Distinct values of a column, most frequent first (for filter pick-lists)."""
-    df = (t.filter(t[column].notnull()).group_by(value=t[column].cast("string"))
-          .aggregate(n=_.count()).order_by(ibis.desc("n")).limit(limit).execute())
+    df = (
+        t.filter(t[column].notnull())
+        .group_by(value=t[column].cast("string"))
+        .aggregate(n=_.count())
+        .order_by(ibis.desc("n"))
+        .limit(limit)
+        .execute()
+    )
     return df["value"].tolist()
 
 

@@ -20,26 +20,71 @@ from analytics.store import quote_ident
 
 #: strptime formats tried after DuckDB's own ISO-8601 cast, month-first variants.
 _FORMATS_MDY = [
-    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y", "%m/%d/%y %H:%M", "%m/%d/%y %I:%M %p", "%m/%d/%y",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y %I:%M %p",
+    "%m/%d/%y",
 ]
 _FORMATS_DMY = [
-    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M",
-    "%d.%m.%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d/%m/%y %H:%M", "%d/%m/%y",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%d-%m-%Y %H:%M",
+    "%d-%m-%Y",
+    "%d/%m/%y %H:%M",
+    "%d/%m/%y",
 ]
 _FORMATS_NAMED = [
-    "%d/%b/%y %I:%M %p", "%d/%b/%Y %I:%M %p", "%d/%b/%y %H:%M", "%d %b %Y %H:%M", "%d %b %Y",
-    "%b %d, %Y %I:%M %p", "%b %d, %Y %H:%M", "%b %d, %Y", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
-    "%Y/%m/%d", "%Y%m%d",
+    "%d/%b/%y %I:%M %p",
+    "%d/%b/%Y %I:%M %p",
+    "%d/%b/%y %H:%M",
+    "%d %b %Y %H:%M",
+    "%d %b %Y",
+    "%b %d, %Y %I:%M %p",
+    "%b %d, %Y %H:%M",
+    "%b %d, %Y",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y%m%d",
 ]
 
 _LANGUAGE_NAMES = {
-    "english": "en", "spanish": "es", "español": "es", "espanol": "es", "portuguese": "pt",
-    "português": "pt", "portugues": "pt", "indonesian": "id", "bahasa indonesia": "id",
-    "german": "de", "deutsch": "de", "french": "fr", "français": "fr", "italian": "it",
-    "japanese": "ja", "korean": "ko", "chinese": "zh", "thai": "th", "vietnamese": "vi",
-    "arabic": "ar", "turkish": "tr", "dutch": "nl", "polish": "pl", "hindi": "hi",
-    "tagalog": "tl", "filipino": "tl", "malay": "ms", "russian": "ru",
+    "english": "en",
+    "spanish": "es",
+    "español": "es",
+    "espanol": "es",
+    "portuguese": "pt",
+    "português": "pt",
+    "portugues": "pt",
+    "indonesian": "id",
+    "bahasa indonesia": "id",
+    "german": "de",
+    "deutsch": "de",
+    "french": "fr",
+    "français": "fr",
+    "italian": "it",
+    "japanese": "ja",
+    "korean": "ko",
+    "chinese": "zh",
+    "thai": "th",
+    "vietnamese": "vi",
+    "arabic": "ar",
+    "turkish": "tr",
+    "dutch": "nl",
+    "polish": "pl",
+    "hindi": "hi",
+    "tagalog": "tl",
+    "filipino": "tl",
+    "malay": "ms",
+    "russian": "ru",
 }
 
 #: Canonical columns whose synonym maps come from the schema.
@@ -159,7 +204,9 @@ def _mapped_expr(q: _Sql, mapping: Mapping, col: schema.Column, x: str) -> str:
     return f"nullif(coalesce(map_extract_value({q.p(values)}::MAP(VARCHAR, VARCHAR), lower({x})), {x}), '')"
 
 
-def _typed_expr(q: _Sql, mapping: Mapping, col: schema.Column, x: str, tz: str, formats: list[str]) -> str:
+def _typed_expr(
+    q: _Sql, mapping: Mapping, col: schema.Column, x: str, tz: str, formats: list[str]
+) -> str:
     """Typed, normalised value of one canonical column from its mapped text expression ``x``."""
     if col.kind == "timestamp":
         return _timestamp_expr(q, x, tz, formats)
@@ -213,8 +260,11 @@ def build_normalize_sql(
     """
     q = _Sql()
     formats = timestamp_formats(dayfirst)
-    checked = [c.name for c in schema.CASE_COLUMNS
-               if c.kind in ("timestamp", "integer", "number", "bool") and c.name != "created_at"]
+    checked = [
+        c.name
+        for c in schema.CASE_COLUMNS
+        if c.kind in ("timestamp", "integer", "number", "bool") and c.name != "created_at"
+    ]
 
     # Layer 1: raw text of every canonical column, and the unmapped source fields as JSON.
     raw_cols = []
@@ -224,14 +274,20 @@ def build_normalize_sql(
         raw_cols.append(f"{raw} AS {quote_ident('r_' + col.name)}")
     mapped_sources = {c for cols in mapping.columns.values() for c in cols}
     mapped_sources |= {spec["column"] for spec in mapping.derived.values()}
-    keep_too = {c for t, cols in mapping.columns.items() for c in cols
-                if mapping.transforms.get(t) == "json_single"}
+    keep_too = {
+        c
+        for t, cols in mapping.columns.items()
+        for c in cols
+        if mapping.transforms.get(t) == "json_single"
+    }
     unmapped = [c for c in staged_columns if c not in mapped_sources or c in keep_too]
     # json_merge_patch onto {} drops null members, so empty fields take no space.
     extra_expr = (
-        "json_merge_patch('{}', json_object(" + ", ".join(
-            f"{q.p(c)}, nullif(trim({quote_ident(c)}), '')" for c in unmapped) + "))"
-        if unmapped else "NULL::JSON"
+        "json_merge_patch('{}', json_object("
+        + ", ".join(f"{q.p(c)}, nullif(trim({quote_ident(c)}), '')" for c in unmapped)
+        + "))"
+        if unmapped
+        else "NULL::JSON"
     )
     derived_src = [
         f"try_cast(nullif(trim({quote_ident(spec['column'])}), '') AS DOUBLE) AS {quote_ident('d_' + target)}"
@@ -246,9 +302,17 @@ def build_normalize_sql(
     typed_cols = []
     for col in schema.CASE_COLUMNS:
         x = quote_ident("r_" + col.name)
-        typed_cols.append(f"{_typed_expr(q, mapping, col, x, timezone, formats)} AS {quote_ident(col.name)}")
-    passthrough = ["_row", "_extra", "r_created_at", *(f"r_{c}" for c in checked),
-                   *(f"d_{t}" for t in mapping.derived), *carried_names]
+        typed_cols.append(
+            f"{_typed_expr(q, mapping, col, x, timezone, formats)} AS {quote_ident(col.name)}"
+        )
+    passthrough = [
+        "_row",
+        "_extra",
+        "r_created_at",
+        *(f"r_{c}" for c in checked),
+        *(f"d_{t}" for t in mapping.derived),
+        *carried_names,
+    ]
     layer2 = ", ".join([*passthrough, *typed_cols])
 
     # Layer 3: derived columns, validation, provenance fields.
@@ -273,9 +337,13 @@ def build_normalize_sql(
     due = f"coalesce(sla_due_at, created_at + to_microseconds(CAST({sla_hours} * 3600000000 AS BIGINT)))"
     final["sla_due_at"] = due
     resolved = final["resolved_at"]
-    final["status"] = f"coalesce(status, CASE WHEN {resolved} IS NOT NULL THEN 'resolved' ELSE 'open' END)"
+    final["status"] = (
+        f"coalesce(status, CASE WHEN {resolved} IS NOT NULL THEN 'resolved' ELSE 'open' END)"
+    )
     final["overturned"] = "coalesce(overturned, appeal_outcome = 'overturned')"
-    final["updated_at"] = f"coalesce(updated_at, greatest(created_at, {final['first_response_at']}, {resolved}))"
+    final["updated_at"] = (
+        f"coalesce(updated_at, greatest(created_at, {final['first_response_at']}, {resolved}))"
+    )
     final["sla_breached"] = (
         f"coalesce(sla_breached, CASE WHEN {due} IS NULL THEN NULL "
         f"WHEN {resolved} IS NOT NULL THEN {resolved} > {due} "
@@ -295,23 +363,35 @@ def build_normalize_sql(
         "CASE WHEN length(case_id) > 200 THEN 'case id longer than 200 characters' END"
         "), '')"
     )
-    unparsed = "json_merge_patch('{}', json_object(" + ", ".join(
-        f"{q.p(c)}, CASE WHEN r_{c} IS NOT NULL AND {quote_ident(c)} IS NULL THEN r_{c} END"
-        for c in checked) + "))"
-    layer3 = ", ".join(
-        ["_row", *(f"{final[c.name]} AS {quote_ident(c.name)}" for c in schema.CASE_COLUMNS),
-         f"{reason} AS _reason", "_extra", f"{unparsed} AS _unparsed", *carried_names]
+    unparsed = (
+        "json_merge_patch('{}', json_object("
+        + ", ".join(
+            f"{q.p(c)}, CASE WHEN r_{c} IS NOT NULL AND {quote_ident(c)} IS NULL THEN r_{c} END"
+            for c in checked
+        )
+        + "))"
     )
-    raw_json = "json_object(" + ", ".join(
-        f"{q.p(c)}, s_{i}" for i, c in enumerate(staged_columns)) + ")"
+    layer3 = ", ".join(
+        [
+            "_row",
+            *(f"{final[c.name]} AS {quote_ident(c.name)}" for c in schema.CASE_COLUMNS),
+            f"{reason} AS _reason",
+            "_extra",
+            f"{unparsed} AS _unparsed",
+            *carried_names,
+        ]
+    )
+    raw_json = (
+        "json_object(" + ", ".join(f"{q.p(c)}, s_{i}" for i, c in enumerate(staged_columns)) + ")"
+    )
     hashed = [quote_ident(c.name) for c in schema.CASE_COLUMNS if c.name not in _UNHASHED]
     sql = f"""
-SELECT * EXCLUDE (_extra, _unparsed, {', '.join(carried_names)}),
+SELECT * EXCLUDE (_extra, _unparsed, {", ".join(carried_names)}),
        CASE WHEN _reason IS NOT NULL THEN {raw_json} END AS _raw,
        CASE WHEN _unparsed::VARCHAR = '{{}}' THEN nullif(_extra::VARCHAR, '{{}}')::JSON
             ELSE json_merge_patch(coalesce(_extra, '{{}}'), json_object('_unparsed', _unparsed))
        END AS extra,
-       hash({', '.join(hashed)}) AS row_hash
+       hash({", ".join(hashed)}) AS row_hash
 FROM (SELECT {layer3} FROM (SELECT {layer2} FROM (SELECT {layer1} FROM {source_table})))
 """
     return sql, q.params

@@ -58,7 +58,13 @@ class Mapping:
     def from_dict(cls, data: dict) -> Mapping:
         """Build from a dict (a mapping file or a stored provenance record), validating it."""
         unknown = set(data) - {
-            "preset", "columns", "derived", "constants", "values", "transforms", "timezone",
+            "preset",
+            "columns",
+            "derived",
+            "constants",
+            "values",
+            "transforms",
+            "timezone",
             "dayfirst",
         }
         if unknown:
@@ -69,7 +75,9 @@ class Mapping:
             if isinstance(source, str):
                 source = [source]
             if not isinstance(source, list | tuple) or not all(isinstance(s, str) for s in source):
-                raise MappingError(f"Mapping for '{target}' must be a column name or a list of names.")
+                raise MappingError(
+                    f"Mapping for '{target}' must be a column name or a list of names."
+                )
             columns[target] = tuple(source)
         derived = {}
         for target, spec in (data.get("derived") or {}).items():
@@ -126,21 +134,78 @@ def _norm(name: str) -> str:
 
 # --- Generic synonyms: used by auto-mapping when no preset matches ---------------------------
 GENERIC_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "case_id": ("case_id", "caseid", "id", "ticket_id", "ticketid", "case_number", "casenumber",
-                "ticket", "ticket_number", "issue_key", "key", "uuid", "reference", "ref"),
-    "created_at": ("created_at", "created", "createdat", "created_date", "createddate", "created_time",
-                   "date_opened", "opened", "opened_at", "creation_date", "submitted_at",
-                   "reported_at", "date_time_opened", "date", "timestamp"),
+    "case_id": (
+        "case_id",
+        "caseid",
+        "id",
+        "ticket_id",
+        "ticketid",
+        "case_number",
+        "casenumber",
+        "ticket",
+        "ticket_number",
+        "issue_key",
+        "key",
+        "uuid",
+        "reference",
+        "ref",
+    ),
+    "created_at": (
+        "created_at",
+        "created",
+        "createdat",
+        "created_date",
+        "createddate",
+        "created_time",
+        "date_opened",
+        "opened",
+        "opened_at",
+        "creation_date",
+        "submitted_at",
+        "reported_at",
+        "date_time_opened",
+        "date",
+        "timestamp",
+    ),
     "status": ("status", "state", "case_status", "ticket_status"),
-    "first_response_at": ("first_response_at", "first_response", "first_reply_at", "first_responded_at"),
-    "resolved_at": ("resolved_at", "resolved", "solved_at", "closed_at", "date_closed",
-                    "resolution_date", "resolved_time", "closed_date", "date_time_closed"),
-    "updated_at": ("updated_at", "updated", "last_modified", "last_updated", "modified_at",
-                   "last_update", "last_modified_date"),
+    "first_response_at": (
+        "first_response_at",
+        "first_response",
+        "first_reply_at",
+        "first_responded_at",
+    ),
+    "resolved_at": (
+        "resolved_at",
+        "resolved",
+        "solved_at",
+        "closed_at",
+        "date_closed",
+        "resolution_date",
+        "resolved_time",
+        "closed_date",
+        "date_time_closed",
+    ),
+    "updated_at": (
+        "updated_at",
+        "updated",
+        "last_modified",
+        "last_updated",
+        "modified_at",
+        "last_update",
+        "last_modified_date",
+    ),
     "reopen_count": ("reopen_count", "reopens", "reopened_count", "times_reopened"),
     "sla_due_at": ("sla_due_at", "due_date", "due_at", "due_by", "sla_due", "deadline"),
     "sla_breached": ("sla_breached", "sla_breach", "breached", "sla_violated"),
-    "channel": ("channel", "via", "via_channel", "source", "origin", "case_origin", "intake_channel"),
+    "channel": (
+        "channel",
+        "via",
+        "via_channel",
+        "source",
+        "origin",
+        "case_origin",
+        "intake_channel",
+    ),
     "region": ("region", "market_region", "geo", "sales_region"),
     "country": ("country", "country_code", "market", "reporter_country"),
     "language": ("language", "lang", "locale"),
@@ -195,11 +260,21 @@ _ZENDESK = Mapping(
         "product_surface": ("Product surface [list]", "Product surface"),
         "language": ("Requester language", "Language"),
     },
-    derived={"first_response_at": {"minutes_after": "created_at", "column": "First reply time in minutes"}},
+    derived={
+        "first_response_at": {
+            "minutes_after": "created_at",
+            "column": "First reply time in minutes",
+        }
+    },
     values={
         "csat": {"good": "5", "bad": "1", "offered": "", "unoffered": ""},
-        "channel": {"web widget": "web form", "api": "web form", "mobile sdk": "in-app report",
-                    "web service": "web form", "mobile": "in-app report"},
+        "channel": {
+            "web widget": "web form",
+            "api": "web form",
+            "mobile sdk": "in-app report",
+            "web service": "web form",
+            "mobile": "in-app report",
+        },
     },
 )
 
@@ -283,11 +358,20 @@ _FRESHDESK = Mapping(
         "sla_breached": ("Resolution status",),
     },
     values={
-        "channel": {"portal": "web form", "feedback widget": "web form", "outbound email": "email",
-                    "mobihelp": "in-app report"},
+        "channel": {
+            "portal": "web form",
+            "feedback widget": "web form",
+            "outbound email": "email",
+            "mobihelp": "in-app report",
+        },
         "sla_breached": {"within sla": "false", "sla violated": "true", "overdue": "true"},
-        "csat": {"extremely happy": "5", "happy": "4", "neutral": "3", "unhappy": "2",
-                 "extremely unhappy": "1"},
+        "csat": {
+            "extremely happy": "5",
+            "happy": "4",
+            "neutral": "3",
+            "unhappy": "2",
+            "extremely unhappy": "1",
+        },
     },
 )
 
@@ -359,7 +443,11 @@ _DSA = Mapping(
         "case_id": ("uuid",),
         "created_at": ("created_at",),
         "subject": ("incompatible_content_ground", "illegal_content_legal_ground", "category"),
-        "description": ("incompatible_content_explanation", "illegal_content_explanation", "decision_facts"),
+        "description": (
+            "incompatible_content_explanation",
+            "illegal_content_explanation",
+            "decision_facts",
+        ),
         "agent_notes": ("decision_facts",),
         "resolution_notes": ("decision_visibility_other",),
         "category": ("category",),
@@ -370,7 +458,12 @@ _DSA = Mapping(
         "product_surface": ("content_type",),
         "language": ("content_language",),
         "country": ("territorial_scope",),
-        "outcome": ("decision_visibility", "decision_account", "decision_provision", "decision_monetary"),
+        "outcome": (
+            "decision_visibility",
+            "decision_account",
+            "decision_provision",
+            "decision_monetary",
+        ),
         "team": ("platform_name",),
     },
     transforms={
@@ -385,33 +478,100 @@ _DSA = Mapping(
         "country": "json_single",
     },
     constants={"queue": "Regulatory/DSA", "status": "closed", "region": "EMEA"},
-    values={"__codes__": {k.lower(): v for k, v in {**DSA_CATEGORY_LABELS, **DSA_CODE_LABELS}.items()}},
+    values={
+        "__codes__": {k.lower(): v for k, v in {**DSA_CATEGORY_LABELS, **DSA_CODE_LABELS}.items()}
+    },
 )
 
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("zendesk", "Zendesk ticket export", _ZENDESK,
-               ("Id", "Subject", "Requester", "Via", "Created at", "Solved at", "Ticket type",
-                "Satisfaction Score", "First reply time in minutes", "Group"),
-               "Views > Export as CSV, or the incremental export JSON."),
-        Preset("salesforce", "Salesforce Case export", _SALESFORCE,
-               ("CaseNumber|Case Number", "Origin|Case Origin", "CreatedDate|Date/Time Opened",
-                "ClosedDate|Date/Time Closed", "Reason|Case Reason", "OwnerId|Case Owner", "Subject"),
-               "Data Loader (API names) or a Cases report (labels)."),
-        Preset("jira", "Jira Service Management issue CSV", _JIRA,
-               ("Issue key", "Issue id", "Summary", "Issue Type", "Project key", "Resolution",
-                "Reporter", "Created", "Resolved", "Labels"),
-               "Filters > Export > CSV (all fields); dates like 14/Mar/24 10:05 AM."),
-        Preset("freshdesk", "Freshdesk ticket export", _FRESHDESK,
-               ("Ticket ID", "Created time", "Resolved time", "Source", "Agent",
-                "Resolution status", "First response status", "Due by Time", "Group"),
-               "Tickets > Export (CSV or Excel)."),
-        Preset("dsa_sor", "EU DSA Transparency Database (statements of reasons)", _DSA,
-               ("uuid", "decision_visibility", "decision_ground", "category", "source_type",
-                "territorial_scope", "platform_name", "decision_facts", "content_type",
-                "application_date"),
-               "Daily dumps of the Transparency Database; 2024 and 2025 category codes."),
+        Preset(
+            "zendesk",
+            "Zendesk ticket export",
+            _ZENDESK,
+            (
+                "Id",
+                "Subject",
+                "Requester",
+                "Via",
+                "Created at",
+                "Solved at",
+                "Ticket type",
+                "Satisfaction Score",
+                "First reply time in minutes",
+                "Group",
+            ),
+            "Views > Export as CSV, or the incremental export JSON.",
+        ),
+        Preset(
+            "salesforce",
+            "Salesforce Case export",
+            _SALESFORCE,
+            (
+                "CaseNumber|Case Number",
+                "Origin|Case Origin",
+                "CreatedDate|Date/Time Opened",
+                "ClosedDate|Date/Time Closed",
+                "Reason|Case Reason",
+                "OwnerId|Case Owner",
+                "Subject",
+            ),
+            "Data Loader (API names) or a Cases report (labels).",
+        ),
+        Preset(
+            "jira",
+            "Jira Service Management issue CSV",
+            _JIRA,
+            (
+                "Issue key",
+                "Issue id",
+                "Summary",
+                "Issue Type",
+                "Project key",
+                "Resolution",
+                "Reporter",
+                "Created",
+                "Resolved",
+                "Labels",
+            ),
+            "Filters > Export > CSV (all fields); dates like 14/Mar/24 10:05 AM.",
+        ),
+        Preset(
+            "freshdesk",
+            "Freshdesk ticket export",
+            _FRESHDESK,
+            (
+                "Ticket ID",
+                "Created time",
+                "Resolved time",
+                "Source",
+                "Agent",
+                "Resolution status",
+                "First response status",
+                "Due by Time",
+                "Group",
+            ),
+            "Tickets > Export (CSV or Excel).",
+        ),
+        Preset(
+            "dsa_sor",
+            "EU DSA Transparency Database (statements of reasons)",
+            _DSA,
+            (
+                "uuid",
+                "decision_visibility",
+                "decision_ground",
+                "category",
+                "source_type",
+                "territorial_scope",
+                "platform_name",
+                "decision_facts",
+                "content_type",
+                "application_date",
+            ),
+            "Daily dumps of the Transparency Database; 2024 and 2025 category codes.",
+        ),
     )
 }
 
@@ -476,7 +636,11 @@ def resolve(headers: list[str], preset: str | None = None, user: Mapping | None 
             found = tuple(c for c in candidates if c in present)
             if target == "tags" and found:
                 # Repeated headers (Jira's Labels, Labels_2, ...) are all part of the value.
-                found = tuple(h for h in headers if h == found[0] or re.fullmatch(re.escape(found[0]) + r"_\d+", h))
+                found = tuple(
+                    h
+                    for h in headers
+                    if h == found[0] or re.fullmatch(re.escape(found[0]) + r"_\d+", h)
+                )
             elif target in ("outcome", "subject", "description") and len(found) > 1:
                 pass  # first non-empty of several columns
             else:
@@ -495,8 +659,10 @@ def resolve(headers: list[str], preset: str | None = None, user: Mapping | None 
             columns={**base.columns, **user.columns},
             derived={**base.derived, **user.derived},
             constants={**base.constants, **user.constants},
-            values={k: {**base.values.get(k, {}), **user.values.get(k, {})}
-                    for k in set(base.values) | set(user.values)},
+            values={
+                k: {**base.values.get(k, {}), **user.values.get(k, {})}
+                for k in set(base.values) | set(user.values)
+            },
             transforms={**base.transforms, **user.transforms},
             timezone=user.timezone or base.timezone,
             dayfirst=user.dayfirst if user.dayfirst is not None else base.dayfirst,
@@ -522,8 +688,10 @@ def check_required(mapping: Mapping, headers: list[str]) -> None:
     if problems:
         hint = ""
         if len(headers) == 1 and any(d in headers[0] for d in ";|\t,"):
-            hint = (" The header is a single column, so the file's delimiter was probably "
-                    "guessed wrong: choose the delimiter explicitly.")
+            hint = (
+                " The header is a single column, so the file's delimiter was probably "
+                "guessed wrong: choose the delimiter explicitly."
+            )
         raise MappingError(
             f"Cannot import: {'; '.join(problems)}. Map them in the Data page or a mapping "
             f"file (--mapping). Columns found: {', '.join(headers[:40])}.{hint}"

@@ -83,7 +83,9 @@ class StagedFile:
             raise RuntimeError("call collect() after scanning a CSV source")
         return self.n_rows + len(self.rejects)
 
-    def collect(self, con: duckdb.DuckDBPyConnection, n_rows: int, limit: int | None = None) -> None:
+    def collect(
+        self, con: duckdb.DuckDBPyConnection, n_rows: int, limit: int | None = None
+    ) -> None:
         """Record the parsed row count and gather parse rejects after the scan ran."""
         self.n_rows = n_rows
         if self.rejects_table is None:
@@ -229,7 +231,9 @@ def stage_csv(
         header_line = fh.readline().rstrip("\r\n")
         has_data = bool(fh.readline().strip())
     if not header_line.strip():
-        raise ExportFormatError(f"{path.name} starts with an empty line; the first line must be the header.")
+        raise ExportFormatError(
+            f"{path.name} starts with an empty line; the first line must be the header."
+        )
     delimiter = delimiter or sniff_delimiter(header_line)
     columns = dedupe_names(_header_fields(header_line, delimiter))
     if not has_data:
@@ -254,17 +258,25 @@ def stage_csv(
                       ignore_errors=true, store_rejects=true, rejects_table='{rejects_table}',
                       rejects_scan='{table}_scans', max_line_size={MAX_RECORD_BYTES})
         {limit_sql})"""
-    params = {"csv_path": str(source_path), "csv_columns": {c: "VARCHAR" for c in columns},
-              "csv_delim": delimiter}
+    params = {
+        "csv_path": str(source_path),
+        "csv_columns": {c: "VARCHAR" for c in columns},
+        "csv_delim": delimiter,
+    }
     if limit:
         params["csv_limit"] = limit
     fmt = "tsv" if delimiter == "\t" else "csv"
-    return StagedFile(source, columns, None, [], fmt, encoding, delimiter, params,
-                      rejects_table, cleanup)
+    return StagedFile(
+        source, columns, None, [], fmt, encoding, delimiter, params, rejects_table, cleanup
+    )
 
 
 def _stage_csv_python(
-    con: duckdb.DuckDBPyConnection, path: Path, table: str, columns: list[str], delimiter: str,
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    columns: list[str],
+    delimiter: str,
     limit: int | None,
 ) -> StagedFile:
     import pyarrow as pa
@@ -280,9 +292,13 @@ def _stage_csv_python(
     def flush() -> None:
         if buffer:
             cols = list(zip(*buffer, strict=True))
-            batches.append(pa.record_batch(
-                [pa.array(numbers, pa.int64())] + [pa.array([v or None for v in c], pa.string()) for c in cols],
-                names=["_row", *columns]))
+            batches.append(
+                pa.record_batch(
+                    [pa.array(numbers, pa.int64())]
+                    + [pa.array([v or None for v in c], pa.string()) for c in cols],
+                    names=["_row", *columns],
+                )
+            )
             buffer.clear()
             numbers.clear()
 
@@ -314,10 +330,13 @@ def _stage_csv_python(
                 if len(buffer) >= 50_000:
                     flush()
         except csv.Error as exc:  # e.g. a field larger than the limit ends the file
-            rejects.append(Reject(reader.line_num, "", f"the rest of the file cannot be parsed ({exc})"))
+            rejects.append(
+                Reject(reader.line_num, "", f"the rest of the file cannot be parsed ({exc})")
+            )
     flush()
-    arrow = pa.Table.from_batches(batches, schema=pa.schema(
-        [("_row", pa.int64())] + [(c, pa.string()) for c in columns]))
+    arrow = pa.Table.from_batches(
+        batches, schema=pa.schema([("_row", pa.int64())] + [(c, pa.string()) for c in columns])
+    )
     con.register("_csv_arrow", arrow)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM _csv_arrow")
@@ -388,7 +407,10 @@ def stage_xlsx(
     if n == 0:
         raise ExportFormatError(f"{path.name} has a header but no data rows: nothing to import.")
     arrow = pa.table(
-        {"_row": pa.array(row_numbers, pa.int64()), **{c: pa.array(d, pa.string()) for c, d in zip(columns, data, strict=True)}}
+        {
+            "_row": pa.array(row_numbers, pa.int64()),
+            **{c: pa.array(d, pa.string()) for c, d in zip(columns, data, strict=True)},
+        }
     )
     con.register("_xlsx_arrow", arrow)
     try:
@@ -428,8 +450,12 @@ def stage_json(
         doc = _load_wrapped_json(path)
         import pyarrow as pa
 
-        arrow = pa.table({"_row": pa.array(range(1, len(doc) + 1), pa.int64()),
-                          "line": pa.array([json.dumps(o, ensure_ascii=False) for o in doc], pa.string())})
+        arrow = pa.table(
+            {
+                "_row": pa.array(range(1, len(doc) + 1), pa.int64()),
+                "line": pa.array([json.dumps(o, ensure_ascii=False) for o in doc], pa.string()),
+            }
+        )
         con.register("_json_arrow", arrow)
         try:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {lines} AS SELECT * FROM _json_arrow")
@@ -602,8 +628,13 @@ def stage_file(
     try:
         if fmt in ("csv", "tsv"):
             staged = stage_csv(
-                con, path, table, delimiter=delimiter or ("\t" if fmt == "tsv" else None),
-                encoding=encoding, limit=limit, engine=csv_engine,
+                con,
+                path,
+                table,
+                delimiter=delimiter or ("\t" if fmt == "tsv" else None),
+                encoding=encoding,
+                limit=limit,
+                engine=csv_engine,
             )
         elif fmt == "xlsx":
             staged = stage_xlsx(con, path, table, limit=limit)

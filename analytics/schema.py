@@ -193,7 +193,10 @@ PRIORITY_SYNONYMS: dict[str, str] = {
 }
 
 SEVERITY_SYNONYMS: dict[str, str] = {
-    **{k: {"urgent": "S1", "high": "S2", "normal": "S3", "low": "S4"}[v] for k, v in PRIORITY_SYNONYMS.items()},
+    **{
+        k: {"urgent": "S1", "high": "S2", "normal": "S3", "low": "S4"}[v]
+        for k, v in PRIORITY_SYNONYMS.items()
+    },
 }
 
 CHANNEL_SYNONYMS: dict[str, str] = {

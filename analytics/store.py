@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -151,9 +151,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
             else:
                 for statement in steps:
                     con.execute(statement)
-            con.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)]
-            )
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
     return latest
 
 
@@ -195,7 +193,11 @@ def connect(
             f"{path} is not an Escalation Insights database ({_first_line(message)}). Point "
             "ESC_DB_PATH or --db at another file, or move this one away to start fresh."
         ) from exc
-    except (duckdb.SerializationException, duckdb.InvalidInputException, duckdb.InternalException) as exc:
+    except (
+        duckdb.SerializationException,
+        duckdb.InvalidInputException,
+        duckdb.InternalException,
+    ) as exc:
         raise DatabaseUnreadableError(
             f"{path} cannot be read: it is damaged or was written by another DuckDB version "
             f"({_first_line(str(exc))}). Restore a backup or point --db at another file."
@@ -223,10 +225,9 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     try:
         yield con
     except BaseException:
-        try:
+        # The connection may already have aborted the transaction.
+        with suppress(duckdb.Error):
             con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass  # the connection may already have aborted the transaction
         raise
     con.execute("COMMIT")
 
@@ -289,7 +290,15 @@ def describe(con: duckdb.DuckDBPyConnection) -> StoreInfo:
             "SELECT import_id, file_name, preset, rows_read, inserted, updated, unchanged, "
             "quarantined, finished_at, status, is_demo FROM imports ORDER BY import_id DESC LIMIT 5"
         ).df()
-        return StoreInfo(schema_version(cur), cases, first, last, last_import, bool(demo),
-                         quarantined, last_imports)
+        return StoreInfo(
+            schema_version(cur),
+            cases,
+            first,
+            last,
+            last_import,
+            bool(demo),
+            quarantined,
+            last_imports,
+        )
     finally:
         cur.close()

@@ -16,8 +16,12 @@ from tests.conftest import ROOT, SAMPLES
 
 def run(*args, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "analytics", *map(str, args)], cwd=ROOT, capture_output=True,
-        text=True, env={**os.environ, **(env or {})}, timeout=300,
+        [sys.executable, "-m", "analytics", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
     )
 
 
@@ -71,9 +75,13 @@ def test_killed_import_leaves_database_unchanged(db_path, tmp_path):
     with open(big, "w", encoding="utf-8") as fh:
         fh.write("case_id,created_at,subject,description\n")
         for i in range(400_000):
-            fh.write(f"K{i},2026-01-01 10:00:00,subject {i},a longer description of case {i} to take time\n")
-    proc = subprocess.Popen([sys.executable, "-m", "analytics", "-q", "--db", str(db_path), "import", str(big)],
-                            cwd=ROOT)
+            fh.write(
+                f"K{i},2026-01-01 10:00:00,subject {i},a longer description of case {i} to take time\n"
+            )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analytics", "-q", "--db", str(db_path), "import", str(big)],
+        cwd=ROOT,
+    )
     time.sleep(1.5)
     assert proc.poll() is None, "import finished before it could be killed; make the file larger"
     os.kill(proc.pid, signal.SIGKILL)

@@ -47,8 +47,8 @@ def test_viral_challenge_ramps_in_latam(small_demo):
     daily = cases.set_index("created_at").resample("D").size()
     onset = pd.Timestamp(spec["onset"])
     # It ramps: the second half of the ramp has more cases than the first.
-    first = daily[onset: onset + pd.Timedelta(days=4)].sum()
-    second = daily[onset + pd.Timedelta(days=5): onset + pd.Timedelta(days=9)].sum()
+    first = daily[onset : onset + pd.Timedelta(days=4)].sum()
+    second = daily[onset + pd.Timedelta(days=5) : onset + pd.Timedelta(days=9)].sum()
     assert second > first
     # The hashtag never appears before the onset.
     before = c[c["created_at"] < onset - pd.Timedelta(days=1)]
@@ -67,10 +67,13 @@ def test_impersonation_wave_is_concentrated(small_demo):
 def test_dsa_holiday_breaches(demo_db):
     con = duckdb.connect(str(demo_db), read_only=True)
     try:
-        rate = dict(con.execute(
-            """SELECT created_at BETWEEN '2025-12-20' AND '2026-01-04' AS holiday, avg(sla_breached::INT)
+        rate = dict(
+            con.execute(
+                """SELECT created_at BETWEEN '2025-12-20' AND '2026-01-04' AS holiday, avg(sla_breached::INT)
                FROM cases WHERE queue = 'Regulatory/DSA' AND created_at BETWEEN '2025-10-01' AND '2026-02-28'
-               GROUP BY 1""").fetchall())
+               GROUP BY 1"""
+            ).fetchall()
+        )
     finally:
         con.close()
     assert rate[True] > 0.5 and rate[False] < 0.25
@@ -80,11 +83,22 @@ def test_grey_area_policy_is_inconsistent(small_demo):
     c = small_demo.cases
     grey = c[c["policy"] == SCENARIOS["grey_area_policy"]["policy"]]
     clear = c[c["policy"] == "Impersonation"]
-    top_share = lambda df: df["outcome"].value_counts(normalize=True).iloc[0]  # noqa: E731
+
+    def top_share(df):
+        return df["outcome"].value_counts(normalize=True).iloc[0]
+
     assert top_share(grey) < 0.65 and top_share(clear) > 0.75
-    over = lambda df: (df["appeal_outcome"] == "overturned").sum() / df["appeal_outcome"].isin(["overturned", "upheld"]).sum()  # noqa: E731
+    def over(df):
+        decided = df["appeal_outcome"].isin(["overturned", "upheld"]).sum()
+        return (df["appeal_outcome"] == "overturned").sum() / decided
+
     assert over(grey) > 0.25 > over(clear)
-    assert grey["agent_notes"].str.contains("unclear|Unclear|not covered|Borderline|claro|jelas|Grey|Hesitant|ambiguous").mean() > 0.4
+    assert (
+        grey["agent_notes"]
+        .str.contains("unclear|Unclear|not covered|Borderline|claro|jelas|Grey|Hesitant|ambiguous")
+        .mean()
+        > 0.4
+    )
 
 
 def test_release_bug_until_fix(small_demo):
@@ -108,10 +122,15 @@ def test_steady_pain_point_is_large_and_flat(small_demo):
 def test_load_demo_records_truth_events_and_manifest(demo_db):
     con = duckdb.connect(str(demo_db), read_only=True)
     try:
-        assert con.execute("SELECT count(*) FROM demo_truth").fetchone()[0] == con.execute(
-            "SELECT count(*) FROM cases").fetchone()[0]
+        assert (
+            con.execute("SELECT count(*) FROM demo_truth").fetchone()[0]
+            == con.execute("SELECT count(*) FROM cases").fetchone()[0]
+        )
         assert con.execute("SELECT count(*) FROM events").fetchone()[0] >= 4
         assert con.execute("SELECT bool_and(is_demo) FROM imports").fetchone()[0]
-        assert "viral_challenge" in con.execute("SELECT value FROM meta WHERE key='demo_manifest'").fetchone()[0]
+        assert (
+            "viral_challenge"
+            in con.execute("SELECT value FROM meta WHERE key='demo_manifest'").fetchone()[0]
+        )
     finally:
         con.close()

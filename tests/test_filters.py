@@ -14,7 +14,9 @@ from analytics.ingest import import_file
 
 def test_presets_anchor_on_latest_data():
     anchor = date(2026, 11, 22)
-    assert Filters(preset="last_7").resolve(anchor) == Filters(preset="last_7", start=date(2026, 11, 16), end=anchor)
+    assert Filters(preset="last_7").resolve(anchor) == Filters(
+        preset="last_7", start=date(2026, 11, 16), end=anchor
+    )
     assert Filters(preset="quarter").resolve(anchor).start == date(2026, 10, 1)
     assert Filters(preset="all").resolve(anchor, date(2025, 5, 1)).start == date(2025, 5, 1)
     custom = Filters(preset="custom", start=date(2026, 1, 1), end=date(2026, 1, 31))
@@ -42,15 +44,26 @@ names = st.sampled_from(["APAC", "EMEA", "LATAM", "NA", "Regulatory/DSA", "a|b",
 def test_url_round_trip(preset, region, queue, search, start, span):
     from datetime import timedelta
 
-    f = Filters(preset=preset, region=tuple(region), queue=tuple(queue), search=search,
-                start=start if preset == "custom" else None,
-                end=start + timedelta(days=span) if preset == "custom" else None)
+    f = Filters(
+        preset=preset,
+        region=tuple(region),
+        queue=tuple(queue),
+        search=search,
+        start=start if preset == "custom" else None,
+        end=start + timedelta(days=span) if preset == "custom" else None,
+    )
     assert Filters.from_query(f.to_query()) == f
 
 
 def test_from_query_ignores_garbage():
-    f = Filters.from_query({"range": "forever", "from": "yesterday", "region": "APAC|EMEA",
-                            "drill": "created_day=2026-01-01|evil=1|channel=email"})
+    f = Filters.from_query(
+        {
+            "range": "forever",
+            "from": "yesterday",
+            "region": "APAC|EMEA",
+            "drill": "created_day=2026-01-01|evil=1|channel=email",
+        }
+    )
     assert f.preset == "last_90" and f.region == ("APAC", "EMEA")
     assert dict(f.extra) == {"created_day": "2026-01-01", "channel": "email"}
     bad_dates = Filters.from_query({"range": "custom", "from": "2026-02-01", "to": "nope"})
@@ -58,11 +71,18 @@ def test_from_query_ignores_garbage():
 
 
 def test_apply_narrows_cases(con, write_csv):
-    import_file(con, write_csv("f.csv", (
-        "case_id,created_at,subject,description,region,queue,channel\n"
-        "1,2026-01-01 10:00,Account hacked,pwd changed,APAC,High Risk,email\n"
-        "2,2026-01-02 10:00,Fake profile,impersonator,EMEA,Impersonation,web\n"
-        "3,2026-01-03 10:00,Hacked again,HACKED,EMEA,High Risk,email\n")))
+    import_file(
+        con,
+        write_csv(
+            "f.csv",
+            (
+                "case_id,created_at,subject,description,region,queue,channel\n"
+                "1,2026-01-01 10:00,Account hacked,pwd changed,APAC,High Risk,email\n"
+                "2,2026-01-02 10:00,Fake profile,impersonator,EMEA,Impersonation,web\n"
+                "3,2026-01-03 10:00,Hacked again,HACKED,EMEA,High Risk,email\n"
+            ),
+        ),
+    )
     t = engine.cases_table(con)
     base = Filters(preset="custom", start=date(2026, 1, 1), end=date(2026, 1, 3))
     assert cases.case_count(t, base) == 3
@@ -77,9 +97,16 @@ def test_apply_narrows_cases(con, write_csv):
 
 
 def test_case_list_sort_and_detail(con, write_csv):
-    import_file(con, write_csv("s.csv", (
-        "case_id,created_at,subject,priority,Custom\n"
-        "1,2026-01-01 10:00,a,low,x\n2,2026-01-02 10:00,b,urgent,y\n3,2026-01-03 10:00,c,normal,z\n")))
+    import_file(
+        con,
+        write_csv(
+            "s.csv",
+            (
+                "case_id,created_at,subject,priority,Custom\n"
+                "1,2026-01-01 10:00,a,low,x\n2,2026-01-02 10:00,b,urgent,y\n3,2026-01-03 10:00,c,normal,z\n"
+            ),
+        ),
+    )
     t = engine.cases_table(con)
     f = Filters(preset="all").resolve(date(2026, 1, 3), date(2026, 1, 1))
     assert cases.case_list(t, f, sort="newest")["case_id"].tolist() == ["3", "2", "1"]

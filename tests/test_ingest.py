@@ -7,7 +7,13 @@ import json
 import pytest
 
 from analytics.errors import ExportFormatError, ImportNotFoundError, MappingError
-from analytics.ingest import delete_import, import_file, import_history, preview_file, quarantine_rows
+from analytics.ingest import (
+    delete_import,
+    import_file,
+    import_history,
+    preview_file,
+    quarantine_rows,
+)
 
 HEADER = "case_id,created_at,updated_at,subject,description,status,country,queue,priority\n"
 
@@ -24,7 +30,9 @@ def _count(con, sql="SELECT count(*) FROM cases", params=None):
 
 
 def _identity(result):
-    return result.rows_read == result.inserted + result.updated + result.unchanged + result.quarantined
+    return (
+        result.rows_read == result.inserted + result.updated + result.unchanged + result.quarantined
+    )
 
 
 def test_import_counts_and_types(con, write_csv):
@@ -46,7 +54,10 @@ def test_reimport_is_idempotent_and_newer_wins(con, write_csv):
     import_file(con, first)
     again = import_file(con, first)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 4)
-    newer = write_csv("b.csv", HEADER + _rows(2, updated="2026-01-05 10:00:00", subject="Changed") + _rows(2, start=10))
+    newer = write_csv(
+        "b.csv",
+        HEADER + _rows(2, updated="2026-01-05 10:00:00", subject="Changed") + _rows(2, start=10),
+    )
     result = import_file(con, newer)
     assert (result.inserted, result.updated, result.unchanged) == (2, 2, 0)
     assert _count(con) == 6
@@ -59,11 +70,15 @@ def test_reimport_is_idempotent_and_newer_wins(con, write_csv):
 
 
 def test_quarantine_keeps_raw_row_and_reason(con, write_csv):
-    content = HEADER + _rows(2) + (
-        ",2026-01-01 10:00:00,,no id,x,open,BR,,\n"
-        "C9,31/31/2026,,bad date,x,open,BR,,\n"
-        "C8,2026-01-01 10:00:00,,,,open,BR,,\n"
-        "C7,1999-01-01 10:00:00,,too old,x,open,BR,,\n"
+    content = (
+        HEADER
+        + _rows(2)
+        + (
+            ",2026-01-01 10:00:00,,no id,x,open,BR,,\n"
+            "C9,31/31/2026,,bad date,x,open,BR,,\n"
+            "C8,2026-01-01 10:00:00,,,,open,BR,,\n"
+            "C7,1999-01-01 10:00:00,,too old,x,open,BR,,\n"
+        )
     )
     result = import_file(con, write_csv("q.csv", content))
     assert (result.inserted, result.quarantined) == (2, 4)
@@ -78,8 +93,10 @@ def test_quarantine_keeps_raw_row_and_reason(con, write_csv):
 
 
 def test_duplicate_ids_in_one_file_keep_newest(con, write_csv):
-    content = HEADER + "D1,2026-01-01 10:00,2026-01-01 11:00,old,x,open,BR,,\n" \
-                       "D1,2026-01-01 10:00,2026-01-03 11:00,new,x,open,BR,,\n"
+    content = (
+        HEADER + "D1,2026-01-01 10:00,2026-01-01 11:00,old,x,open,BR,,\n"
+        "D1,2026-01-01 10:00,2026-01-03 11:00,new,x,open,BR,,\n"
+    )
     result = import_file(con, write_csv("d.csv", content))
     assert (result.inserted, result.quarantined) == (1, 1)
     assert con.execute("SELECT subject FROM cases").fetchone()[0] == "new"
@@ -89,7 +106,12 @@ def test_duplicate_ids_in_one_file_keep_newest(con, write_csv):
 
 
 def test_malformed_csv_records_are_quarantined_not_imported(con, write_csv):
-    content = HEADER + _rows(3) + 'X1,2026-01-01 10:00,,a,b,open,BR,,,extra,fields\n' + 'X2,2026-01-01 10:00,,"unterminated\n'
+    content = (
+        HEADER
+        + _rows(3)
+        + "X1,2026-01-01 10:00,,a,b,open,BR,,,extra,fields\n"
+        + 'X2,2026-01-01 10:00,,"unterminated\n'
+    )
     result = import_file(con, write_csv("m.csv", content))
     assert _identity(result)
     assert result.inserted == 3 and result.quarantined == 2
@@ -99,7 +121,7 @@ def test_malformed_csv_records_are_quarantined_not_imported(con, write_csv):
 
 
 def test_multiline_fields_bom_and_semicolons(con, write_csv):
-    content = "\ufeffcase_id;created_at;subject;description\nM1;2026-02-01 10:00;Hello;\"line one\nline two; still\"\n"
+    content = '\ufeffcase_id;created_at;subject;description\nM1;2026-02-01 10:00;Hello;"line one\nline two; still"\n'
     result = import_file(con, write_csv("ml.csv", content))
     assert result.inserted == 1 and result.delimiter == ";"
     assert con.execute("SELECT description FROM cases").fetchone()[0] == "line one\nline two; still"
@@ -110,7 +132,10 @@ def test_encodings_are_detected(con, write_csv, encoding):
     content = HEADER + "E1,2026-01-01 10:00,,Ação café,señor naïve,open,BR,,\n"
     result = import_file(con, write_csv("e.csv", content, encoding=encoding))
     assert result.inserted == 1
-    assert con.execute("SELECT subject, description FROM cases").fetchone() == ("Ação café", "señor naïve")
+    assert con.execute("SELECT subject, description FROM cases").fetchone() == (
+        "Ação café",
+        "señor naïve",
+    )
 
 
 def test_timezones_offsets_and_default_zone(con, write_csv):
@@ -118,8 +143,11 @@ def test_timezones_offsets_and_default_zone(con, write_csv):
     path = write_csv("tz.csv", content)
     import_file(con, path, timezone="America/Sao_Paulo")
     got = dict(con.execute("SELECT case_id, created_at::VARCHAR FROM cases").fetchall())
-    assert got == {"T1": "2026-03-14 08:00:00", "T2": "2026-03-14 10:00:00",
-                   "T3": "2026-03-14 13:00:00"}  # São Paulo is UTC-3
+    assert got == {
+        "T1": "2026-03-14 08:00:00",
+        "T2": "2026-03-14 10:00:00",
+        "T3": "2026-03-14 13:00:00",
+    }  # São Paulo is UTC-3
 
 
 def test_day_first_dates_detected(con, write_csv):
@@ -132,7 +160,10 @@ def test_day_first_dates_detected(con, write_csv):
 def test_formula_cells_are_stored_verbatim(con, write_csv):
     content = HEADER + 'F1,2026-01-01 10:00,,"=HYPERLINK(""http://x"",""y"")",+cmd,open,BR,,\n'
     import_file(con, write_csv("f.csv", content))
-    assert con.execute("SELECT subject, description FROM cases").fetchone() == ('=HYPERLINK("http://x","y")', "+cmd")
+    assert con.execute("SELECT subject, description FROM cases").fetchone() == (
+        '=HYPERLINK("http://x","y")',
+        "+cmd",
+    )
 
 
 def test_huge_field_is_quarantined(con, write_csv):
@@ -194,19 +225,36 @@ def test_failed_import_leaves_database_unchanged(con, write_csv, monkeypatch):
 
     monkeypatch.setattr(ingest, "_quarantine", boom)
     with pytest.raises(OSError):
-        import_file(con, write_csv("new.csv", HEADER + _rows(2, updated="2026-02-01 10:00", subject="New") + _rows(3, start=50)))
-    assert con.execute("SELECT count(*), sum(hash(case_id, subject)) FROM cases").fetchone() == before
+        import_file(
+            con,
+            write_csv(
+                "new.csv",
+                HEADER + _rows(2, updated="2026-02-01 10:00", subject="New") + _rows(3, start=50),
+            ),
+        )
+    assert (
+        con.execute("SELECT count(*), sum(hash(case_id, subject)) FROM cases").fetchone() == before
+    )
     assert _count(con, "SELECT count(*) FROM imports") == 1
     assert _count(con, "SELECT count(*) FROM case_versions") == 0
 
 
 def test_delete_import_restores_previous_versions(con, write_csv):
     first = import_file(con, write_csv("1.csv", HEADER + _rows(3)))
-    second = import_file(con, write_csv("2.csv", HEADER + _rows(1, updated="2026-03-01 10:00", subject="Edited") + _rows(1, start=7)))
+    second = import_file(
+        con,
+        write_csv(
+            "2.csv",
+            HEADER + _rows(1, updated="2026-03-01 10:00", subject="Edited") + _rows(1, start=7),
+        ),
+    )
     assert second.updated == 1 and second.inserted == 1
     delete_import(con, second.import_id)
     assert _count(con) == 3
-    assert con.execute("SELECT subject FROM cases WHERE case_id='C0'").fetchone()[0] == "Account hacked 0"
+    assert (
+        con.execute("SELECT subject FROM cases WHERE case_id='C0'").fetchone()[0]
+        == "Account hacked 0"
+    )
     assert import_history(con).set_index("import_id").loc[second.import_id, "status"] == "deleted"
     with pytest.raises(ImportNotFoundError):
         delete_import(con, second.import_id)
@@ -232,7 +280,9 @@ def test_preview_writes_nothing(con, write_csv):
 
 def test_na_region_and_country_survive(con, write_csv):
     # pandas would read "NA" as missing; our importer must not (North America, Namibia).
-    content = "case_id,created_at,subject,region,country\nN1,2026-01-01,x,NA,US\nN2,2026-01-01,y,,NA\n"
+    content = (
+        "case_id,created_at,subject,region,country\nN1,2026-01-01,x,NA,US\nN2,2026-01-01,y,,NA\n"
+    )
     import_file(con, write_csv("na.csv", content))
     got = dict(con.execute("SELECT case_id, region || '/' || country FROM cases").fetchall())
     assert got == {"N1": "NA/US", "N2": "EMEA/NA"}

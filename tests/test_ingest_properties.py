@@ -11,17 +11,35 @@ from hypothesis import strategies as st
 from analytics.ingest import import_file
 from analytics.store import connect
 
-ids = st.one_of(st.sampled_from(["A", "B", "C", "", " ", "a,b", 'q"x']), st.text(min_size=0, max_size=6))
-stamps = st.one_of(
-    st.sampled_from(["2026-01-01 10:00:00", "2026-01-02T03:04:05Z", "01/02/2026 10:00", "garbage",
-                     "", "2026-13-45", "1999-01-01", "2026-02-03 10:00:00+05:30", "1767225600"]),
-    st.datetimes(min_value=__import__("datetime").datetime(2001, 1, 1),
-                 max_value=__import__("datetime").datetime(2026, 11, 1)).map(str),
+ids = st.one_of(
+    st.sampled_from(["A", "B", "C", "", " ", "a,b", 'q"x']), st.text(min_size=0, max_size=6)
 )
-texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-                max_size=40)
+stamps = st.one_of(
+    st.sampled_from(
+        [
+            "2026-01-01 10:00:00",
+            "2026-01-02T03:04:05Z",
+            "01/02/2026 10:00",
+            "garbage",
+            "",
+            "2026-13-45",
+            "1999-01-01",
+            "2026-02-03 10:00:00+05:30",
+            "1767225600",
+        ]
+    ),
+    st.datetimes(
+        min_value=__import__("datetime").datetime(2001, 1, 1),
+        max_value=__import__("datetime").datetime(2026, 11, 1),
+    ).map(str),
+)
+texts = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
+)
 row = st.tuples(ids, stamps, stamps, texts, texts, st.sampled_from(["open", "Solved", "", "weird"]))
-junk_lines = st.lists(st.sampled_from(['x,"unterminated', "a,b,c,d,e,f,g,h,i", "only-one-field"]), max_size=2)
+junk_lines = st.lists(
+    st.sampled_from(['x,"unterminated', "a,b,c,d,e,f,g,h,i", "only-one-field"]), max_size=2
+)
 
 
 def _render(rows, junk) -> str:
@@ -36,7 +54,9 @@ def _render(rows, junk) -> str:
     return text
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rows=st.lists(row, min_size=1, max_size=25), junk=junk_lines)
 def test_row_identity_and_idempotence(tmp_path_factory, rows, junk):
     path = tmp_path_factory.mktemp("prop") / "export.csv"
@@ -44,7 +64,9 @@ def test_row_identity_and_idempotence(tmp_path_factory, rows, junk):
     con = connect(":memory:")
     try:
         first = import_file(con, path)
-        assert first.rows_read == first.inserted + first.updated + first.unchanged + first.quarantined
+        assert (
+            first.rows_read == first.inserted + first.updated + first.unchanged + first.quarantined
+        )
         assert first.updated == first.unchanged == 0
         n_cases = con.execute("SELECT count(*) FROM cases").fetchone()[0]
         assert n_cases == first.inserted
@@ -61,7 +83,9 @@ def test_row_identity_and_idempotence(tmp_path_factory, rows, junk):
         con.close()
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(a=st.lists(row, min_size=1, max_size=15), b=st.lists(row, min_size=1, max_size=15))
 def test_overlapping_exports_never_duplicate(tmp_path_factory, a, b):
     folder = tmp_path_factory.mktemp("overlap")
@@ -73,7 +97,9 @@ def test_overlapping_exports_never_duplicate(tmp_path_factory, a, b):
         for p in (pa, pb, pa):
             r = import_file(con, p)
             assert r.rows_read == r.inserted + r.updated + r.unchanged + r.quarantined
-        total, distinct = con.execute("SELECT count(*), count(DISTINCT case_id) FROM cases").fetchone()
+        total, distinct = con.execute(
+            "SELECT count(*), count(DISTINCT case_id) FROM cases"
+        ).fetchone()
         assert total == distinct
     finally:
         con.close()

@@ -57,11 +57,15 @@ def test_kpis_match_hand_computation(t):
 
 
 def test_kpis_follow_dimension_filters(t):
-    k = metrics.kpis(t, Filters(preset="custom", start=date(2026, 3, 2), end=date(2026, 3, 8), country=("ID",)))
+    k = metrics.kpis(
+        t, Filters(preset="custom", start=date(2026, 3, 2), end=date(2026, 3, 8), country=("ID",))
+    )
     assert _kpi(k, "volume") == (1, 2)
     assert _kpi(k, "sla_breach_rate")[0] == pytest.approx(1.0)
     assert _kpi(k, "backlog") == (0, 1)
-    k = metrics.kpis(t, Filters(preset="custom", start=date(2026, 3, 2), end=date(2026, 3, 8), search="B"))
+    k = metrics.kpis(
+        t, Filters(preset="custom", start=date(2026, 3, 2), end=date(2026, 3, 8), search="B")
+    )
     assert _kpi(k, "volume") == (1, 0)  # subject "b"
 
 
@@ -101,7 +105,9 @@ def test_empty_filters_give_zeros_not_errors(t):
     k = metrics.kpis(t, Filters(preset="custom", start=date(2020, 1, 6), end=date(2020, 1, 12)))
     assert _kpi(k, "volume") == (0, 0)
     assert pd.isna(k.set_index("key").loc["sla_breach_rate", "value"])
-    assert metrics.volume_trend(t, Filters(preset="custom", start=date(2020, 1, 6), end=date(2020, 1, 12))).empty
+    assert metrics.volume_trend(
+        t, Filters(preset="custom", start=date(2020, 1, 6), end=date(2020, 1, 12))
+    ).empty
 
 
 def test_against_pandas_on_demo(demo_db):
@@ -121,8 +127,10 @@ def test_against_pandas_on_demo(demo_db):
         hours = (cur.resolved_at - cur.created_at).dt.total_seconds() / 3600
         assert _kpi(k, "resolution_median")[0] == pytest.approx(hours.median())
         assert _kpi(k, "resolution_p90")[0] == pytest.approx(hours.quantile(0.9))
-        open_at = (df.created_at < hi) & ((df.resolved_at.isna() & df.status.isin(["open", "pending", "reopened"]))
-                                          | (df.resolved_at >= hi))
+        open_at = (df.created_at < hi) & (
+            (df.resolved_at.isna() & df.status.isin(["open", "pending", "reopened"]))
+            | (df.resolved_at >= hi)
+        )
         assert _kpi(k, "backlog")[0] == open_at.sum()
     finally:
         con.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+
 import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -105,7 +106,9 @@ def test_url_restores_filters(demo_copy):
     from analytics.filters import Filters
     from analytics.store import connect
 
-    at = open_page("pages/1_Overview.py", query={"range": "last_30", "region": "EMEA|APAC", "q": "account"})
+    at = open_page(
+        "pages/1_Overview.py", query={"range": "last_30", "region": "EMEA|APAC", "q": "account"}
+    )
     assert_clean(at)
     assert at.sidebar.selectbox(key="f_range").value == "last_30"
     assert sorted(at.sidebar.multiselect(key="f_region").value) == ["APAC", "EMEA"]
@@ -116,7 +119,9 @@ def test_url_restores_filters(demo_copy):
     st.cache_resource.clear()  # release the app's lock to compute the expected value
     con = connect(demo_copy)
     t = engine.cases_table(con)
-    f = Filters(preset="last_30", region=("EMEA", "APAC"), search="account").resolve(metrics.date_bounds(t)[1])
+    f = Filters(preset="last_30", region=("EMEA", "APAC"), search="account").resolve(
+        metrics.date_bounds(t)[1]
+    )
     expected = int(metrics.kpis(t, f).set_index("key").loc["volume", "value"])
     con.close()
     assert shown == expected

@@ -29,7 +29,9 @@ def _case(con, case_id, cols="*"):
 def test_preset_detected_and_every_row_imported(con, file, preset):
     result = import_file(con, SAMPLES / file)
     assert result.preset == preset
-    expected_dupes = 1 if file.startswith("dsa_sor_2024") else 0  # one uuid repeats in the real dump
+    expected_dupes = (
+        1 if file.startswith("dsa_sor_2024") else 0
+    )  # one uuid repeats in the real dump
     assert result.quarantined == expected_dupes
     assert result.inserted == result.rows_read - expected_dupes
 
@@ -38,7 +40,12 @@ def test_zendesk_fields(con):
     import_file(con, SAMPLES / "zendesk_tickets.csv")
     row = _case(con, "1001")
     assert (row.status, row.priority, row.channel, row.region, row.queue) == (
-        "resolved", "high", "web form", "LATAM", "High Risk")
+        "resolved",
+        "high",
+        "web form",
+        "LATAM",
+        "High Risk",
+    )
     assert str(row.first_response_at) == "2026-03-02 08:30:00"  # created + 15 minutes
     assert row.csat == 5.0
     assert _case(con, "1002").csat == 1.0  # "Bad"
@@ -80,11 +87,18 @@ def test_dsa_2024_and_2025_codes(con):
     assert "Cyber violence" in cats and "Protection of minors" in cats
     assert not any(c.startswith("STATEMENT_CATEGORY") for c in cats)
     row = _case(con, "8f0c1d2e-0000-4000-8000-000000000000")
-    assert (row.queue, row.region, row.country, row.channel) == ("Regulatory/DSA", "EMEA", "DE", "trusted flagger")
+    assert (row.queue, row.region, row.country, row.channel) == (
+        "Regulatory/DSA",
+        "EMEA",
+        "DE",
+        "trusted flagger",
+    )
     assert row.product_surface == "video" and row.sub_policy == "Hate speech"
 
 
-@pytest.mark.skipif(not (SHARED / "dsa_sor_sample").exists(), reason="../shared/datasets not present")
+@pytest.mark.skipif(
+    not (SHARED / "dsa_sor_sample").exists(), reason="../shared/datasets not present"
+)
 def test_real_dsa_dump_from_shared_folder(con):
     path = SHARED / "dsa_sor_sample" / "sor_sample_2024-03-14_shantay_fixture00000.csv"
     result = import_file(con, path)
@@ -93,17 +107,34 @@ def test_real_dsa_dump_from_shared_folder(con):
     assert platforms == {"Google Shopping", "TikTok", "AliExpress", "Pinterest"}
 
 
-@pytest.mark.parametrize("file", ["escalations.jsonl", "escalations.parquet", "escalations.tsv",
-                                  "escalations_utf16.csv", "escalations_cp1252.csv",
-                                  "escalations_excel_bom.csv", "zendesk_tickets.json"])
+@pytest.mark.parametrize(
+    "file",
+    [
+        "escalations.jsonl",
+        "escalations.parquet",
+        "escalations.tsv",
+        "escalations_utf16.csv",
+        "escalations_cp1252.csv",
+        "escalations_excel_bom.csv",
+        "zendesk_tickets.json",
+    ],
+)
 def test_generic_formats(con, file):
     result = import_file(con, SAMPLES / file)
     assert (result.inserted, result.quarantined) == (8, 0)
-    assert con.execute("SELECT count(*) FROM cases WHERE created_at IS NULL OR subject IS NULL").fetchone()[0] == 0
+    assert (
+        con.execute(
+            "SELECT count(*) FROM cases WHERE created_at IS NULL OR subject IS NULL"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_detect_preset_scores():
-    assert detect_preset(["Ticket ID", "Created time", "Resolved time", "Source", "Agent"])[0] == "freshdesk"
+    assert (
+        detect_preset(["Ticket ID", "Created time", "Resolved time", "Source", "Agent"])[0]
+        == "freshdesk"
+    )
     assert detect_preset(["id", "text", "when"])[0] == "generic"
 
 
@@ -114,19 +145,28 @@ def test_unknown_preset(con):
 
 def test_mapping_file_yaml_and_toml(con, tmp_path):
     csv_path = tmp_path / "custom.csv"
-    csv_path.write_text("Ref,Opened,Headline,Markt,Zustand\nK1,14.03.2026 10:00,Hallo,DE,Erledigt\n",
-                        encoding="utf-8")
+    csv_path.write_text(
+        "Ref,Opened,Headline,Markt,Zustand\nK1,14.03.2026 10:00,Hallo,DE,Erledigt\n",
+        encoding="utf-8",
+    )
     yaml_path = tmp_path / "map.yaml"
     yaml_path.write_text(
         "columns:\n  case_id: Ref\n  created_at: Opened\n  subject: Headline\n  country: Markt\n"
         "  status: Zustand\nvalues:\n  status:\n    Erledigt: resolved\ntimezone: Europe/Berlin\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     import_file(con, csv_path, mapping=load_mapping_file(yaml_path))
     row = _case(con, "K1")
-    assert (row.status, row.region, str(row.created_at)) == ("resolved", "EMEA", "2026-03-14 09:00:00")
+    assert (row.status, row.region, str(row.created_at)) == (
+        "resolved",
+        "EMEA",
+        "2026-03-14 09:00:00",
+    )
     toml_path = tmp_path / "map.toml"
-    toml_path.write_text('[columns]\ncase_id = "Ref"\ncreated_at = "Opened"\nsubject = "Headline"\n',
-                         encoding="utf-8")
+    toml_path.write_text(
+        '[columns]\ncase_id = "Ref"\ncreated_at = "Opened"\nsubject = "Headline"\n',
+        encoding="utf-8",
+    )
     assert load_mapping_file(toml_path).columns["case_id"] == ("Ref",)
 
 

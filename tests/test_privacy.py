@@ -40,8 +40,14 @@ def test_redact_text(text, expected):
 
 
 def test_redact_frame_and_mask():
-    df = pd.DataFrame({"case_id": ["1", "2"], "description": ["a@b.com wrote", None],
-                       "subject": ["@xy hi", "ok"], "sensitive": [False, True]})
+    df = pd.DataFrame(
+        {
+            "case_id": ["1", "2"],
+            "description": ["a@b.com wrote", None],
+            "subject": ["@xy hi", "ok"],
+            "sensitive": [False, True],
+        }
+    )
     red = redact_frame(df)
     assert red["description"].tolist() == ["[email] wrote", None]
     assert red["subject"].tolist() == ["[handle] hi", "ok"]
@@ -53,10 +59,19 @@ def test_redact_frame_and_mask():
 
 
 def test_formula_cells_neutralised_in_csv_and_excel():
-    df = pd.DataFrame({"s": ['=HYPERLINK("http://x","y")', "+1 call", "-x", "@SUM(A1)", "plain"],
-                       "n": [-1, 2, 3, 4, 5]})
+    df = pd.DataFrame(
+        {
+            "s": ['=HYPERLINK("http://x","y")', "+1 call", "-x", "@SUM(A1)", "plain"],
+            "n": [-1, 2, 3, 4, 5],
+        }
+    )
     neutral = neutralise_formulas(df)
-    assert neutral["s"].tolist()[:4] == ["'=HYPERLINK(\"http://x\",\"y\")", "'+1 call", "'-x", "'@SUM(A1)"]
+    assert neutral["s"].tolist()[:4] == [
+        '\'=HYPERLINK("http://x","y")',
+        "'+1 call",
+        "'-x",
+        "'@SUM(A1)",
+    ]
     assert neutral["n"].tolist() == [-1, 2, 3, 4, 5]  # numbers are not text
     csv_text = to_csv_bytes(df).decode("utf-8-sig")
     assert "'=HYPERLINK" in csv_text and "\n=" not in csv_text

@@ -17,7 +17,9 @@ from tests.conftest import ROOT
 def test_new_database_gets_latest_schema(db_path):
     con = store.connect(db_path)
     assert store.schema_version(con) == store.SCHEMA_VERSION
-    tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    tables = {
+        t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
     assert {"cases", "imports", "quarantine", "case_versions", "events", "meta"} <= tables
     con.close()
     # Reopening applies nothing twice.
@@ -28,7 +30,9 @@ def test_new_database_gets_latest_schema(db_path):
 
 def test_migrations_upgrade_an_old_database(db_path, monkeypatch):
     con = store.connect(db_path)
-    con.execute("INSERT INTO cases (case_id, created_at, subject) VALUES ('keep', '2026-01-01', 'x')")
+    con.execute(
+        "INSERT INTO cases (case_id, created_at, subject) VALUES ('keep', '2026-01-01', 'x')"
+    )
     con.close()
     extra = (store.SCHEMA_VERSION + 1, "test table", ["CREATE TABLE later_table (a INTEGER)"])
     monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, extra])
@@ -48,7 +52,9 @@ def test_failed_migration_rolls_back(db_path, monkeypatch):
     monkeypatch.undo()
     con = store.connect(db_path)
     assert store.schema_version(con) == store.SCHEMA_VERSION
-    assert "half" not in {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert "half" not in {
+        t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
     con.close()
 
 
@@ -78,12 +84,17 @@ def test_foreign_duckdb_file(db_path):
 def test_locked_database_names_the_holder(db_path):
     store.connect(db_path).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time; sys.path.insert(0, {str(ROOT)!r})
             from analytics.store import connect
             con = connect({str(db_path)!r}); print('ready', flush=True); time.sleep(30)
-        """)],
-        stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "ready"
@@ -106,7 +117,9 @@ def test_describe(con, write_csv):
     from analytics.ingest import import_file
 
     assert store.describe(con).cases == 0
-    import_file(con, write_csv("a.csv", "case_id,created_at,subject\n1,2026-01-01,x\n,2026-01-01,y\n"))
+    import_file(
+        con, write_csv("a.csv", "case_id,created_at,subject\n1,2026-01-01,x\n,2026-01-01,y\n")
+    )
     info = store.describe(con)
     assert (info.cases, info.quarantined, info.is_demo) == (1, 1, False)
     assert str(info.first_case) == "2026-01-01 00:00:00"

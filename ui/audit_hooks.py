@@ -12,4 +12,6 @@ def log_export(user: User | None, name: str, fmt: str, rows: int) -> None:
 
 
 def log_reveal(user: User | None, case_id: str) -> None:
-    audit.record(resources.connection(), user, "reveal", case_id, "personal data and sensitive text")
+    audit.record(
+        resources.connection(), user, "reveal", case_id, "personal data and sensitive text"
+    )

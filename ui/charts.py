@@ -7,8 +7,14 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 DOW = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-_EVENT_COLOURS = {"release": "#6C5CE7", "fix": "#00A36C", "major_event": "#D63031",
-                  "incident": "#E17055", "policy_change": "#0984E3", "holiday": "#636E72"}
+_EVENT_COLOURS = {
+    "release": "#6C5CE7",
+    "fix": "#00A36C",
+    "major_event": "#D63031",
+    "incident": "#E17055",
+    "policy_change": "#0984E3",
+    "holiday": "#636E72",
+}
 
 
 def add_events(fig: go.Figure, events: pd.DataFrame | None) -> go.Figure:
@@ -22,53 +28,108 @@ def add_events(fig: go.Figure, events: pd.DataFrame | None) -> go.Figure:
         if end is not None and end - start > pd.Timedelta(days=1):
             fig.add_vrect(x0=start, x1=end, fillcolor=colour, opacity=0.08, line_width=0)
         fig.add_vline(x=start, line_width=1, line_dash="dot", line_color=colour)
-        fig.add_annotation(x=start, y=1, yref="paper", text=str(ev.title)[:40], showarrow=False,
-                           textangle=-90, xanchor="right", yanchor="top", font={"size": 10, "color": colour})
+        fig.add_annotation(
+            x=start,
+            y=1,
+            yref="paper",
+            text=str(ev.title)[:40],
+            showarrow=False,
+            textangle=-90,
+            xanchor="right",
+            yanchor="top",
+            font={"size": 10, "color": colour},
+        )
     return fig
 
 
-def volume_chart(trend: pd.DataFrame, events: pd.DataFrame | None, freq: str, split: bool) -> go.Figure:
+def volume_chart(
+    trend: pd.DataFrame, events: pd.DataFrame | None, freq: str, split: bool
+) -> go.Figure:
     """Stacked bars of cases per day/week (click a bar to see its cases)."""
-    fig = px.bar(trend, x="period", y="cases", color="group" if split else None,
-                 labels={"period": "Week" if freq == "W" else "Day", "cases": "Cases", "group": ""},
-                 custom_data=["group"])
-    fig.update_layout(barmode="stack", bargap=0.1, height=380, margin={"t": 30, "b": 10},
-                      legend={"orientation": "h", "y": -0.15}, hovermode="closest",
-                      clickmode="event+select")
+    fig = px.bar(
+        trend,
+        x="period",
+        y="cases",
+        color="group" if split else None,
+        labels={"period": "Week" if freq == "W" else "Day", "cases": "Cases", "group": ""},
+        custom_data=["group"],
+    )
+    fig.update_layout(
+        barmode="stack",
+        bargap=0.1,
+        height=380,
+        margin={"t": 30, "b": 10},
+        legend={"orientation": "h", "y": -0.15},
+        hovermode="closest",
+        clickmode="event+select",
+    )
     return add_events(fig, events)
 
 
 def heatmap_chart(heat: pd.DataFrame) -> go.Figure:
     pivot = heat.pivot(index="dow", columns="hour", values="cases").reindex(range(7))
-    fig = go.Figure(go.Heatmap(z=pivot.values, x=[f"{h:02d}" for h in pivot.columns], y=DOW,
-                               colorscale="Blues", hovertemplate="%{y} %{x}:00 UTC: %{z} cases<extra></extra>"))
-    fig.update_layout(height=300, margin={"t": 10, "b": 10}, xaxis_title="Hour (UTC)",
-                      yaxis={"autorange": "reversed"})
+    fig = go.Figure(
+        go.Heatmap(
+            z=pivot.values,
+            x=[f"{h:02d}" for h in pivot.columns],
+            y=DOW,
+            colorscale="Blues",
+            hovertemplate="%{y} %{x}:00 UTC: %{z} cases<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=300,
+        margin={"t": 10, "b": 10},
+        xaxis_title="Hour (UTC)",
+        yaxis={"autorange": "reversed"},
+    )
     return fig
 
 
 def movers_chart(movers: pd.DataFrame, dimension: str) -> go.Figure:
     df = movers.iloc[::-1]
     colours = ["#D63031" if c > 0 else "#00A36C" for c in df["change"]]
-    fig = go.Figure(go.Bar(x=df["change"], y=df["value"], orientation="h", marker_color=colours,
-                           customdata=df[["current", "previous"]],
-                           hovertemplate="%{y}: %{customdata[1]} → %{customdata[0]} (%{x:+})<extra></extra>"))
-    fig.update_layout(height=max(240, 28 * len(df)), margin={"t": 10, "b": 10},
-                      xaxis_title="Change in cases vs previous period", yaxis_title=dimension.replace("_", " "))
+    fig = go.Figure(
+        go.Bar(
+            x=df["change"],
+            y=df["value"],
+            orientation="h",
+            marker_color=colours,
+            customdata=df[["current", "previous"]],
+            hovertemplate="%{y}: %{customdata[1]} → %{customdata[0]} (%{x:+})<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=max(240, 28 * len(df)),
+        margin={"t": 10, "b": 10},
+        xaxis_title="Change in cases vs previous period",
+        yaxis_title=dimension.replace("_", " "),
+    )
     return fig
 
 
 def day_type_chart(load: pd.DataFrame) -> go.Figure:
-    fig = px.bar(load, x="day_type", y="cases_per_day", color="day_type",
-                 color_discrete_map={"weekday": "#0984E3", "weekend": "#74B9FF", "public holiday": "#E17055"},
-                 hover_data={"sla_breach_rate": ":.1%", "resolution_median_h": ":.1f", "days": True},
-                 labels={"day_type": "", "cases_per_day": "Cases per region-day"})
+    fig = px.bar(
+        load,
+        x="day_type",
+        y="cases_per_day",
+        color="day_type",
+        color_discrete_map={
+            "weekday": "#0984E3",
+            "weekend": "#74B9FF",
+            "public holiday": "#E17055",
+        },
+        hover_data={"sla_breach_rate": ":.1%", "resolution_median_h": ":.1f", "days": True},
+        labels={"day_type": "", "cases_per_day": "Cases per region-day"},
+    )
     fig.update_layout(height=280, showlegend=False, margin={"t": 10, "b": 10})
     return fig
 
 
 def share_bar(df: pd.DataFrame, label: str, value: str, title: str) -> go.Figure:
-    fig = px.bar(df.head(12).iloc[::-1], x=value, y=label, orientation="h", labels={label: "", value: title})
+    fig = px.bar(
+        df.head(12).iloc[::-1], x=value, y=label, orientation="h", labels={label: "", value: title}
+    )
     fig.update_layout(height=max(200, 26 * min(len(df), 12)), margin={"t": 10, "b": 10})
     return fig
 

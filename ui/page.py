@@ -60,8 +60,11 @@ def setup(title: str, icon: str, *, filters: bool = True) -> PageContext:
         f = sidebar_filters(first, last, page=title)
     st.title(f"{icon} {title}")
     if info.is_demo:
-        st.info("You are looking at the **demo history** (synthetic cases with planted scenarios). "
-                "Import your own export on the Data page.", icon=":material/science:")
+        st.info(
+            "You are looking at the **demo history** (synthetic cases with planted scenarios). "
+            "Import your own export on the Data page.",
+            icon=":material/science:",
+        )
     return PageContext(resources.db_path(), ver, info, f, user)
 
 
@@ -96,16 +99,21 @@ def show_error(exc: Exception) -> None:
     if isinstance(exc, EscalationInsightsError):
         st.error(str(exc), icon=":material/error:")
     else:
-        st.error(f"Something went wrong ({type(exc).__name__}: {exc}). The data is unchanged.",
-                 icon=":material/error:")
+        st.error(
+            f"Something went wrong ({type(exc).__name__}: {exc}). The data is unchanged.",
+            icon=":material/error:",
+        )
 
 
 def require_data(ctx: PageContext) -> None:
     """Empty state for pages that need cases: say what to do, then stop the page."""
     if ctx.has_data:
         return
-    st.info("There are no cases yet. Load the demo history from the **Home** page, or import an "
-            "export on the **Data** page.", icon=":material/inbox:")
+    st.info(
+        "There are no cases yet. Load the demo history from the **Home** page, or import an "
+        "export on the **Data** page.",
+        icon=":material/inbox:",
+    )
     st.page_link("app.py", label="Home", icon=":material/home:")
     st.page_link("pages/8_Data.py", label="Import data", icon=":material/upload:")
     st.stop()

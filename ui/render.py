@@ -33,7 +33,9 @@ def fmt_delta(row) -> str | None:
     if row["unit"] == "%":
         return f"{change * 100:+.1f} pts"
     pct = row["change_pct"]
-    pct_text = "" if pct is None or (isinstance(pct, float) and math.isnan(pct)) else f" ({pct:+.0%})"
+    pct_text = (
+        "" if pct is None or (isinstance(pct, float) and math.isnan(pct)) else f" ({pct:+.0%})"
+    )
     if row["unit"] == "cases":
         return f"{change:+,.0f}{pct_text}"
     return f"{change:+,.1f}{pct_text}"
@@ -45,10 +47,13 @@ def kpi_tiles(kpis: pd.DataFrame, keys: list[str] | None = None, columns: int = 
     with st.grid(columns, gap="small"):
         for _, row in rows.iterrows():
             st.metric(
-                row["label"], fmt_value(row["value"], row["unit"]), fmt_delta(row),
+                row["label"],
+                fmt_value(row["value"], row["unit"]),
+                fmt_delta(row),
                 delta_color="normal" if row["higher_is_better"] else "inverse",
                 help=f"{row['help']} Previous period: {fmt_value(row['previous'], row['unit'])}.",
-                border=True, height="stretch",
+                border=True,
+                height="stretch",
             )
 
 
@@ -57,13 +62,26 @@ def downloads(df: pd.DataFrame, name: str, *, key: str, user: User | None = None
     from ui.audit_hooks import log_export
 
     c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(":material/download: CSV", to_csv_bytes(df), f"{name}.csv", "text/csv",
-                       key=f"{key}_csv", on_click=log_export, args=(user, name, "csv", len(df)),
-                       width="stretch")
-    c2.download_button(":material/table_view: Excel", to_excel_bytes(df, name), f"{name}.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key=f"{key}_xlsx", on_click=log_export, args=(user, name, "xlsx", len(df)),
-                       width="stretch")
+    c1.download_button(
+        ":material/download: CSV",
+        to_csv_bytes(df),
+        f"{name}.csv",
+        "text/csv",
+        key=f"{key}_csv",
+        on_click=log_export,
+        args=(user, name, "csv", len(df)),
+        width="stretch",
+    )
+    c2.download_button(
+        ":material/table_view: Excel",
+        to_excel_bytes(df, name),
+        f"{name}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"{key}_xlsx",
+        on_click=log_export,
+        args=(user, name, "xlsx", len(df)),
+        width="stretch",
+    )
 
 
 def safe_table(df: pd.DataFrame, *, reveal: bool = False) -> pd.DataFrame:

@@ -73,35 +73,59 @@ def sidebar_filters(first: date | None, last: date | None, page: str) -> Filters
     path, ver = resources.db_path(), resources.version()
     with st.sidebar:
         st.markdown("### Filters")
-        preset = st.selectbox("Period", list(DATE_PRESETS), format_func=DATE_PRESETS.get,
-                              key="f_range",
-                              help=f"Presets count back from the latest case ({last:%d %b %Y})." if last else None)
+        preset = st.selectbox(
+            "Period",
+            list(DATE_PRESETS),
+            format_func=DATE_PRESETS.get,
+            key="f_range",
+            help=f"Presets count back from the latest case ({last:%d %b %Y})." if last else None,
+        )
         start = end = None
         if preset == "custom":
-            picked = st.date_input("From – to", key="f_dates", min_value=first, max_value=last,
-                                   persist_state="session", format="YYYY-MM-DD")
+            picked = st.date_input(
+                "From – to",
+                key="f_dates",
+                min_value=first,
+                max_value=last,
+                persist_state="session",
+                format="YYYY-MM-DD",
+            )
             if isinstance(picked, tuple | list) and len(picked) == 2:
                 start, end = picked
             else:
                 st.caption("Pick an end date too.")
-        search = st.text_input("Search subject and description", key="f_q",
-                               placeholder="e.g. hacked, #RetoApagon", max_chars=200)
+        search = st.text_input(
+            "Search subject and description",
+            key="f_q",
+            placeholder="e.g. hacked, #RetoApagon",
+            max_chars=200,
+        )
         active = sum(bool(st.session_state.get(f"f_{n}")) for n, _ in DIMENSION_FILTERS)
-        with st.expander(f"Region, queue, policy… ({active} active)" if active else "Region, queue, policy…",
-                         expanded=active > 0):
+        with st.expander(
+            f"Region, queue, policy… ({active} active)" if active else "Region, queue, policy…",
+            expanded=active > 0,
+        ):
             values = {}
             for name, label in DIMENSION_FILTERS:
                 options = resources.load_dimension_values(path, ver, name)
                 chosen = [v for v in st.session_state.get(f"f_{name}", []) if v not in options]
-                values[name] = st.multiselect(label, options + chosen, key=f"f_{name}",
-                                              placeholder="All")
+                values[name] = st.multiselect(
+                    label, options + chosen, key=f"f_{name}", placeholder="All"
+                )
         if saved.extra:
-            st.caption("Drill-down: " + "; ".join(f"{k.replace('_', ' ')} = {v}" for k, v in saved.extra))
+            st.caption(
+                "Drill-down: " + "; ".join(f"{k.replace('_', ' ')} = {v}" for k, v in saved.extra)
+            )
             st.button("Clear drill-down", on_click=clear_drill, key="clear_drill")
         st.button("Reset all filters", on_click=_reset, key="reset_filters", type="tertiary")
-    f = Filters(preset=preset if (preset != "custom" or start) else "last_90", start=start, end=end,
-                search=search.strip(), extra=saved.extra,
-                **{name: tuple(v) for name, v in values.items()})
+    f = Filters(
+        preset=preset if (preset != "custom" or start) else "last_90",
+        start=start,
+        end=end,
+        search=search.strip(),
+        extra=saved.extra,
+        **{name: tuple(v) for name, v in values.items()},
+    )
     st.session_state[_STATE] = f
     _write_url(f)
     return f.resolve(last, first)
