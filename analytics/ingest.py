@@ -128,8 +128,7 @@ def _dayfirst(con: duckdb.DuckDBPyConnection, mapping: Mapping, staged: StagedFi
     cols = [c for t in schema.TIMESTAMP_COLUMNS for c in mapping.columns.get(t, ())[:1]]
     if not cols:
         return None
-    select = ", ".join(quote_ident(c) for c in cols)
-    rows = con.execute(f"SELECT {select} FROM {staged.source} LIMIT 2000", staged.params).fetchall()
+    rows = staged.sample(con, cols)
     return guess_dayfirst([v for row in rows for v in row if v])
 
 
@@ -144,7 +143,7 @@ def _normalize(
 ) -> None:
     """Create temp table ``_norm``: typed rows, each with ``_reason`` NULL or why it is rejected."""
     dayfirst = _dayfirst(con, mapping, staged)
-    sql, params = build_normalize_sql(
+    query = build_normalize_sql(
         mapping,
         staged.columns,
         staged.source,
@@ -153,11 +152,12 @@ def _normalize(
         as_of=as_of,
         dayfirst=dayfirst,
     )
+    query.create_lookups(con)
     if staged.rejects_table:
         # The sampling scan above also logged rejects; start the real scan from a clean slate.
         con.execute(f"DROP TABLE IF EXISTS {staged.rejects_table}")
         con.execute(f"DROP TABLE IF EXISTS {staged.rejects_table.removesuffix('_rejects')}_scans")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _norm AS {sql}", {**staged.params, **params})
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _norm AS {query.sql}", {**staged.params, **query.params})
     staged.collect(con, con.execute("SELECT count(*) FROM _norm").fetchone()[0], limit)
     # Several rows with one case id in a single file: keep the newest, quarantine the rest.
     dupes = con.execute(

