@@ -12,10 +12,11 @@ before them. Terms come in three kinds:
 Counts are documents (a case that repeats a word ten times counts once). A term is tested
 when at least ``min_df`` recent cases contain it (one-off typos never qualify): its rate
 per case in the recent window against the baseline window with an exact conditional
-binomial test (the Poisson rate-ratio test), with Benjamini–Hochberg across all tested
-terms. ``new`` terms were not seen at all in the baseline window; ``accelerating`` terms
-were, but are now at least ``min_ratio`` times as frequent per case. Rates are per case,
-so a day with twice the cases does not make every word "accelerate".
+binomial test (the Poisson rate-ratio test, conditioned on the term having been selected
+by ``min_df``), with Benjamini–Hochberg across all tested terms. ``new`` terms were not
+seen at all in the baseline window; ``accelerating`` terms were, but are now at least
+``min_ratio`` times as frequent per case. Rates are per case, so a day with twice the
+cases does not make every word "accelerate".
 
 Speed: the vocabulary is learnt from the recent window only (candidates need ``min_df``
 recent cases), and baseline texts are only looked up against it, which bounds memory.
@@ -35,40 +36,48 @@ from sklearn.feature_extraction.text import CountVectorizer
 
 from analytics.trends_scan import benjamini_hochberg
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 STOP_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(
+    "en": _words(
         "a about above after again against all also am an and any are as at be because been "
-        "before being below between both but by can could did do does doing down during each "
-        "few for from further had has have having he her here hers herself him himself his how "
-        "i if in into is it its itself just me more most my myself no nor not now of off on once "
-        "only or other our ours ourselves out over own same she should so some such than that the "
-        "their theirs them themselves then there these they this those through to too under until "
-        "up very was we were what when where which while who whom why will with would you your "
-        "yours yourself yourselves im ive dont cant didnt doesnt isnt wasnt please hi hello thanks "
-        "thank get got still even one".split()
+        "before being below between both but by can cant could did didnt do does doesnt doing "
+        "dont down during each even few for from further get got had has have having he hello "
+        "her here hers herself hi him himself his how i if im in into is isnt it its itself ive "
+        "just me more most my myself no nor not now of off on once one only or other our ours "
+        "ourselves out over own please same she should so some still such than thank thanks "
+        "that the their theirs them themselves then there these they this those through to too "
+        "under until up very was wasnt we were what when where which while who whom why will "
+        "with would you your yours yourself yourselves"
     ),
-    "es": frozenset(
+    "es": _words(
+        "más también está están él sí qué cómo cuándo dónde mí tú "
         "a al algo algunas algunos ante antes como con contra cual cuando de del desde donde "
         "durante e el ella ellas ellos en entre era eran es esa esas ese eso esos esta estaba "
-        "estado estan estar este esto estos fue fueron ha han hasta hay la las le les lo los mas "
-        "me mi mis mucho muy nada ni no nos nosotros o os otra otro para pero poco por porque que "
-        "quien se sea ser si sin sobre son su sus tambien te tiene tengo ti todo todos tu tus un "
-        "una uno unos y ya yo hola gracias favor".split()
+        "estado estan estar este esto estos favor fue fueron gracias ha han hasta hay hola la "
+        "las le les lo los mas me mi mis mucho muy nada ni no nos nosotros o os otra otro para "
+        "pero poco por porque que quien se sea ser si sin sobre son su sus tambien te tengo ti "
+        "tiene todo todos tu tus un una uno unos y ya yo"
     ),
-    "pt": frozenset(
-        "a ao aos as até com como da das de dela dele deles depois do dos e ela elas ele eles em "
-        "entre era essa esse esta este eu foi foram há isso isto já lhe mais mas me mesmo meu "
-        "minha muito na nas nem no nos nossa nosso num numa não o os ou para pela pelo por qual "
-        "quando que quem se sem ser seu seus sua suas são também te tem tenho tu um uma umas uns "
-        "você vocês olá obrigado obrigada".split()
+    "pt": _words(
+        "é à às está estão também você "
+        "a ao aos as até com como da das de dela dele deles depois do dos e ela elas ele eles "
+        "em entre era essa esse esta este eu foi foram há isso isto já lhe mais mas me mesmo "
+        "meu minha muito na nas nem no nos nossa nosso num numa não o obrigada obrigado olá os "
+        "ou para pela pelo por qual quando que quem se sem ser seu seus sua suas são também te "
+        "tem tenho tu um uma umas uns você vocês"
     ),
-    "id": frozenset(
+    "id": _words(
         "ada adalah agar akan aku anda apa atau bagi bahwa banyak belum bisa dalam dan dari "
-        "dengan di dia ini itu jadi juga kami kamu kalau karena ke kita lagi lebih mereka oleh "
-        "pada saat saya sebagai sedang sudah tapi telah tersebut tidak untuk yang ya nya gak "
-        "nggak tolong halo terima kasih".split()
+        "dengan di dia gak halo ini itu jadi juga kalau kami kamu karena kasih ke kita lagi "
+        "lebih mereka nggak nya oleh pada saat saya sebagai sedang sudah tapi telah terima "
+        "tersebut tidak tolong untuk ya yang"
     ),
 }
+
 ALL_STOP_WORDS: frozenset[str] = frozenset().union(*STOP_WORDS.values())
 RESULT_COLUMNS: tuple[str, ...] = (
     "term",
@@ -90,9 +99,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
 )
 
 # Uppercase letters of the Basic Multilingual Plane (re has no \p{Lu}); built at import.
-_UPPER = "".join(
-    re.escape(c) for c in map(chr, range(0x10000)) if c.isupper() and c.isalpha()
-)
+_UPPER = "".join(re.escape(c) for c in map(chr, range(0x10000)) if c.isupper() and c.isalpha())
 _CAP_WORD = rf"[{_UPPER}][^\W_]*(?:['’][^\W_]+)?"
 _HASHTAG = re.compile(r"(?<![\w#])#(\w*[^\W\d_]\w*)")
 _URL = re.compile(r"https?://\S+|www\.\S+|@\w+")
@@ -230,9 +237,17 @@ def emerging_terms(
 
     # Conditional binomial test: given k_r + k_b cases with the term, the share in the
     # recent window is binomial with p0 = its share of all cases under equal rates.
+    # Terms are only looked at when k_r >= min_df, which favours rare terms that happened
+    # to cluster recently, so the p-value is conditioned on that selection too:
+    # P(K >= k_r | K >= min_df). Without it, random rare trigrams pass BH.
     p0 = n_recent / (n_recent + n_base)
     total = k_recent + k_base
-    p_value = special.betainc(k_recent, total - k_recent + 1, p0) if n_base else np.ones(len(vocab))
+    if n_base:
+        tail = special.betainc(k_recent, total - k_recent + 1, p0)
+        selected = special.betainc(float(min_df), total - min_df + 1, p0)
+        p_value = np.minimum(1.0, tail / np.maximum(selected, 1e-300))
+    else:
+        p_value = np.ones(len(vocab))
     rate_ratio = (k_recent / n_recent) / ((k_base + 0.5) / max(n_base, 1))
     _, q_value = benjamini_hochberg(p_value, fdr)
     status = np.where(k_base == 0, "new", "accelerating")
@@ -247,7 +262,9 @@ def emerging_terms(
     t_recent = times[in_recent].to_numpy()
     t_base = times[in_base].to_numpy()
     first_recent = _column_min(x_recent, t_recent, keep)
-    first_base = _column_min(x_base, t_base, keep) if n_base else np.full(len(keep), np.datetime64("NaT"))
+    first_base = (
+        _column_min(x_base, t_base, keep) if n_base else np.full(len(keep), np.datetime64("NaT"))
+    )
     first_seen = np.where(pd.isna(first_base), first_recent, first_base)
     recent_labels = cases.index[in_recent]
     regions = (

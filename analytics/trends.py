@@ -37,9 +37,9 @@ from analytics.trends_baseline import (
     upper_tail,
 )
 
-#: Per-test p-value thresholds by name. "medium" gives about one false window per series
-#: per decade on well-behaved data (see the benchmark), "high" about one per year.
-SENSITIVITY: dict[str, float] = {"low": 1e-6, "medium": 1e-4, "high": 1e-3}
+#: Per-test p-value thresholds (per day) by name. On the synthetic benchmark: ~0, 0.004 and
+#: 0.011 false windows per series-year, recall 0.80, 0.91 and 0.95 of planted shapes.
+SENSITIVITY: dict[str, float] = {"low": 1e-7, "medium": 1e-5, "high": 1e-4}
 DAILY_WINDOWS: tuple[str, ...] = ("1D", "3D", "7D")
 SUBDAILY_WINDOWS: tuple[str, ...] = ("1h", "6h", "1D", "3D", "7D")
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -62,6 +62,10 @@ _DAY = pd.Timedelta(days=1)
 
 class IrregularSeriesError(EscalationInsightsError, ValueError):
     """The counts are not on a regular time step of at most one day that divides a day."""
+
+
+class CountsError(EscalationInsightsError, ValueError):
+    """The counts cannot be analysed (negative values, missing count or period column)."""
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,9 @@ def make_grid(
     return TimeGrid(origin, step, layout, index.tz), pos, span
 
 
-def window_periods(windows: Sequence[str | pd.Timedelta] | None, step: pd.Timedelta) -> tuple[int, ...]:
+def window_periods(
+    windows: Sequence[str | pd.Timedelta] | None, step: pd.Timedelta
+) -> tuple[int, ...]:
     """Window lengths in periods (deduplicated, at least one period each)."""
     if windows is None:
         windows = DAILY_WINDOWS if step == _DAY else (step, *SUBDAILY_WINDOWS)
@@ -225,24 +231,26 @@ def detect_spikes(
         window's start, so a level shift keeps its full size), ``growth`` =
         observed / expected, ``excess``, ``p_value`` (smallest p of the tests that fired)
         and ``score`` = -log10(p_value), ``kind`` ("spike", "ramp" or "level_shift"),
-        ``test_window`` (length of the most significant test) and ``ongoing`` (still
-        significant at the last period).
+        ``test_window`` (length of the most significant test) and ``ongoing`` (its last
+        alert is within ``merge_gap`` of the latest period, so it may still be going on).
 
     Raises:
         IrregularSeriesError: the index is not regular, or its step is unsupported.
+        CountsError: negative counts.
     """
     cfg = config or BaselineConfig()
     alpha = resolve_sensitivity(sensitivity)
     if counts.empty:
-        return _empty_result()
+        return empty_result()
     step = step_of(counts.index, freq)
     values = pd.to_numeric(counts, errors="coerce").to_numpy(dtype=float)
     if np.any(values < 0):
-        raise ValueError("Counts must not be negative.")
+        raise CountsError("Counts must not be negative.")
     grid, pos, span = make_grid(counts.index, step)
     lengths = window_periods(windows, step)
     row = np.where(span, 0.0, np.nan)
-    row[pos] = values
+    np.add.at(row, pos, np.nan_to_num(values))  # adds the repeated hour when clocks go back
+    row[pos[np.isnan(values)]] = np.nan
     ev = evaluate(
         row[None, :],
         grid.holiday_mask(holidays)[None, :],
@@ -264,15 +272,14 @@ def detect_spikes(
         ev.p_value[0],
         gap,
     )
-    rows = [
-        describe_episode(ep, row, ev.profiles, 0, grid, np.asarray(lengths)) for ep in episodes
-    ]
+    rows = [describe_episode(ep, row, ev.profiles, 0, grid, np.asarray(lengths)) for ep in episodes]
     if not rows:
-        return _empty_result()
+        return empty_result()
     return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
 
 
-def _empty_result() -> pd.DataFrame:
+def empty_result() -> pd.DataFrame:
+    """A result with no rows and the columns and dtypes of :func:`detect_spikes`."""
     frame = pd.DataFrame({c: pd.Series(dtype=float) for c in RESULT_COLUMNS})
     for c in ("start", "end", "detected_at", "peak_at"):
         frame[c] = pd.Series(dtype="datetime64[ns]")
@@ -368,7 +375,8 @@ def _drop_echoes(
         if kept and t - length[t] + 1 <= kept[-1]:
             a = kept[-1] + 1
             obs, mu, v = cx[t + 1] - cx[a], cm[t + 1] - cm[a], cv[t + 1] - cv[a]
-            if upper_tail(np.array([obs]), np.array([max(mu, 1e-9)]), np.array([max(v, 1e-9)]))[0] > 0.05:
+            # one-sided 5 % with a continuity correction; the exact tail is not needed here
+            if obs - 0.5 - mu < 1.645 * np.sqrt(max(v, 1e-9)):
                 continue
         kept.append(int(t))
     return np.asarray(kept, dtype=np.int64)

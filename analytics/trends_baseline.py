@@ -38,6 +38,8 @@ from scipy import special
 
 #: Consistency constant of the median absolute deviation for a normal distribution.
 _MAD_TO_SD = 1.4826
+#: The overdispersion is re-estimated every this many days (cutoffs on multiples of it).
+DISPERSION_STRIDE_DAYS = 14
 #: Smallest p-value kept (scores are capped at 300 = -log10 of it).
 P_FLOOR = 1e-300
 #: E[min(Z**2, 9)] for a standard normal Z: makes the 3-sd winsorised variance consistent.
@@ -52,8 +54,10 @@ class BaselineConfig:
     level_days: int = 28
     #: ... doubled, then quadrupled, while the window holds fewer cases than this.
     level_min_count: float = 30.0
-    #: Days of history behind the weekday factors and the time-of-day profile.
+    #: Days of history behind the weekday factors and the time-of-day profile ...
     season_days: int = 56
+    #: ... doubled, then quadrupled (weekday factors), while it holds fewer cases than this.
+    season_min_count: float = 140.0
     #: Days of past residuals behind the overdispersion estimate.
     dispersion_days: int = 84
     #: Valid (non-holiday, fully observed) days needed in the level window before testing.
@@ -64,11 +68,13 @@ class BaselineConfig:
     profile_prior: float = 48.0
     #: Safety margin on the estimated overdispersion: ``alpha * (1 + margin / sqrt(n))``
     #: for ``n`` independent residuals (the estimate is noisy; too low means false alerts).
-    dispersion_margin: float = 2.0
+    dispersion_margin: float = 1.0
     #: Floor of the day-level overdispersion (real counts are never exactly Poisson).
     min_dispersion: float = 0.005
-    #: Overdispersion assumed until enough residuals exist to estimate it.
+    #: Overdispersion assumed until enough residuals exist, and the prior it is shrunk to.
     default_dispersion: float = 0.05
+    #: Prior standard deviation of the day-level overdispersion (how far data may move it).
+    dispersion_prior_sd: float = 0.05
     #: Counts above forecast + cap_sd standard deviations are capped when refitting.
     cap_sd: float = 4.0
     #: Refit on capped counts (robust to past spikes). False halves the cost.
@@ -123,8 +129,6 @@ class Evaluation:
     #: Count and forecast of that window.
     observed: np.ndarray
     expected: np.ndarray
-    #: Count in the longest window (the volume floor of scans applies to it).
-    volume: np.ndarray
     #: One-step forecast per period (cutoff = the period's own day) and its variance.
     forecast: np.ndarray
     forecast_var: np.ndarray
@@ -158,22 +162,52 @@ def _rolling_sum(a: np.ndarray, w: int) -> np.ndarray:
     return out
 
 
+_LEVEL_MULTIPLES = (4, 2, 1)
+
+
+def history_days(cfg: BaselineConfig) -> int:
+    """Days of history that influence the tests of a day (fits, their windows, residuals)."""
+    longest = max(_LEVEL_MULTIPLES) * max(cfg.level_days, cfg.season_days)
+    return longest + cfg.dispersion_days + DISPERSION_STRIDE_DAYS
+
+
+def _calendar(valid: np.ndarray, layout: Layout, cfg: BaselineConfig) -> dict:
+    """Valid days per weekday in each trailing window: the same for both fitting passes."""
+    cum_n = _cumsum0(valid.astype(float)[:, :, None] * np.eye(7)[layout.dow])
+    out = {}
+    for mult in _LEVEL_MULTIPLES:
+        out[mult] = _trailing(cum_n, mult * cfg.level_days)
+        out["season", mult] = _trailing(cum_n, mult * cfg.season_days)
+    return out
+
+
 def fit_profiles(
-    counts: np.ndarray, valid: np.ndarray, layout: Layout, cfg: BaselineConfig
+    counts: np.ndarray,
+    valid: np.ndarray,
+    layout: Layout,
+    cfg: BaselineConfig,
+    calendar: dict | None = None,
 ) -> Profiles:
     """Fit weekday factors, time-of-day profile and level at every cutoff day.
 
     ``counts`` is ``(S, D, P)`` with no NaN (unobserved cells set to 0 and their day
-    marked invalid); ``valid`` is ``(S, D)``: days used for fitting.
+    marked invalid); ``valid`` is ``(S, D)``: days used for fitting; ``calendar`` is
+    :func:`_calendar` of ``valid`` when already computed.
     """
-    n_series = counts.shape[0]
+    calendar = calendar or _calendar(valid, layout, cfg)
     vmask = valid.astype(float)
     daily = counts.sum(axis=2) * vmask
-    onehot = np.eye(7)[layout.dow]  # (D, 7)
-    cum_t = _cumsum0(daily[:, :, None] * onehot)
-    cum_n = _cumsum0(vmask[:, :, None] * onehot)
-    s_day = _trailing(cum_t, cfg.season_days)
-    n_day = _trailing(cum_n, cfg.season_days)
+    # Weekday sums over the shortest of 1x, 2x, 4x season_days holding season_min_count
+    # cases: shrinking a sparse series' few Monday cases to flat would bias its Mondays.
+    cum_t = _cumsum0(daily[:, :, None] * np.eye(7)[layout.dow])
+    s_day = n_day = None
+    for mult in _LEVEL_MULTIPLES:
+        s_m, n_m = _trailing(cum_t, mult * cfg.season_days), calendar["season", mult]
+        if s_day is None:
+            s_day, n_day = s_m, n_m
+        else:
+            use = (s_m.sum(-1) >= cfg.season_min_count)[..., None]
+            s_day, n_day = np.where(use, s_m, s_day), np.where(use, n_m, n_day)
 
     # Gamma-Poisson shrinkage of each weekday's rate towards the series' overall rate.
     mean_rate = s_day.sum(-1) / np.maximum(n_day.sum(-1), 1.0)
@@ -186,9 +220,9 @@ def fit_profiles(
     # series, long enough for sparse ones (a level from 5 cases is a guess).
     cum_daily = _cumsum0(daily)
     level_sum = level_days = None
-    for mult in (4, 2, 1):
+    for mult in _LEVEL_MULTIPLES:
         s_m = _trailing(cum_daily, mult * cfg.level_days)
-        n_m = _trailing(cum_n, mult * cfg.level_days)
+        n_m = calendar[mult]
         if level_sum is None:
             level_sum, level_days = s_m, n_m
         else:
@@ -260,7 +294,7 @@ def dispersion(
     n: int,
     cfg: BaselineConfig,
     units_per_day: int = 1,
-    stride_days: int = 14,
+    stride_days: int = DISPERSION_STRIDE_DAYS,
 ) -> np.ndarray:
     """Robust overdispersion of ``n``-unit sums at each cutoff day, ``(S, D + 1)``; NaN if unknown.
 
@@ -301,12 +335,19 @@ def dispersion(
         var = np.nansum(clipped**2, axis=-1) / np.maximum(count - 1, 1) / _WINSOR_3SD
     m_win = means_p[:, idx]
     m_n = np.sum(~np.isnan(m_win), axis=-1)
+    independent = np.maximum(count * step / n, 1.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_m = np.nansum(m_win, axis=-1) / m_n
         alpha = np.maximum(var - 1.0, 0.0) / mean_m
+        # Sparse series say little about alpha (its standard error is about
+        # sqrt(2 / n) * var / mean): shrink towards the prior by precision, so that noise
+        # in the estimate does not fatten the tails of a series averaging 2 a day.
+        weight = independent * mean_m**2 / (2.0 * np.maximum(var, 1.0) ** 2)
+    prior = cfg.default_dispersion / max(1.0, n / units_per_day)
+    prior_weight = (max(1.0, n / units_per_day) / cfg.dispersion_prior_sd) ** 2
+    alpha = (weight * alpha + prior_weight * prior) / (weight + prior_weight)
     # An estimate from few independent sums is often too low, and too low a variance is
     # what makes false alerts: inflate by a margin that shrinks with the sample size.
-    independent = np.maximum(count * step / n, 1.0)
     alpha = alpha * (1.0 + cfg.dispersion_margin / np.sqrt(independent))
     alpha = np.where(count >= max(14, k // 4), alpha, np.nan)
     return alpha[:, np.arange(n_days + 1) // stride_days]
@@ -362,7 +403,8 @@ def evaluate(
     valid = observed_mask.reshape(n_series, n_days, p_day).all(-1) & ~holiday
     daily = cube.sum(-1)
 
-    prof = fit_profiles(cube, valid, layout, cfg)
+    calendar = _calendar(valid, layout, cfg)
+    prof = fit_profiles(cube, valid, layout, cfg, calendar)
     if cfg.robust:
         step = period_forecast(prof, layout, 0)
         alpha1 = _alpha(daily, prof, layout, valid, 1, cfg)
@@ -373,7 +415,7 @@ def evaluate(
         alpha_p = np.repeat(alpha1[:, :n_days], p_day, axis=1)
         cap = step + cfg.cap_sd * np.sqrt(step + alpha_p * step**2) + 2.0
         capped = np.where(np.isfinite(cap), np.minimum(filled, cap), filled)
-        prof = fit_profiles(capped.reshape(cube.shape), valid, layout, cfg)
+        prof = fit_profiles(capped.reshape(cube.shape), valid, layout, cfg, calendar)
 
     lags = {w: -(-(w - 1) // p_day) for w in windows}
     if p_day > 1:
@@ -422,10 +464,11 @@ def evaluate(
     best = np.argmin(np.where(np.isnan(p_all), np.inf, p_all), axis=0)
     pick = best[None]
     p_best = np.take_along_axis(p_all, pick, 0)[0]
-    combined = np.where(any_tested, np.minimum(1.0, len(windows) * np.maximum(p_best, P_FLOOR)), np.nan)
+    combined = np.where(
+        any_tested, np.minimum(1.0, len(windows) * np.maximum(p_best, P_FLOOR)), np.nan
+    )
     obs_best = np.take_along_axis(np.stack([r[1] for r in results]), pick, 0)[0]
     exp_best = np.take_along_axis(np.stack([r[2] for r in results]), pick, 0)[0]
-    volume = _window_from_cum(x_cum, max(windows))[:, sl]
 
     def pad(a: np.ndarray, fill: float = np.nan) -> np.ndarray:
         if test_from == 0:
@@ -439,7 +482,6 @@ def evaluate(
         best=pad(best, 0),
         observed=pad(obs_best),
         expected=pad(exp_best),
-        volume=pad(volume),
         forecast=step,
         forecast_var=step + alpha_step * step**2,
         profiles=prof,

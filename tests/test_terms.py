@@ -8,11 +8,16 @@ import pytest
 
 from analytics.terms import RESULT_COLUMNS, emerging_terms, extract_terms, term_counts_by_day
 
-COMMON = (
+
+def _split(text: str) -> list[str]:
+    return text.split()
+
+
+COMMON = _split(
     "account video live stream report harassment comment spam follower creator payment "
     "refund appeal muted copyright music upload login password verify badge wallet"
-).split()
-SPANISH = "la cuenta del video en vivo fue bloqueada por acoso y no puedo apelar".split()
+)
+SPANISH = _split("la cuenta del video en vivo fue bloqueada por acoso y no puedo apelar")
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +28,9 @@ def cases() -> pd.DataFrame:
     per_day = np.where(np.arange(70) >= 63, 160, 80)
     day = np.repeat(np.arange(70), per_day)
     n = len(day)
-    created = start + pd.to_timedelta(day, unit="D") + pd.to_timedelta(rng.uniform(0, 86400, n), unit="s")
+    created = (
+        start + pd.to_timedelta(day, unit="D") + pd.to_timedelta(rng.uniform(0, 86400, n), unit="s")
+    )
     region = rng.choice(["APAC", "EMEA", "LATAM", "NA"], n)
     texts = []
     for i in range(n):
@@ -101,10 +108,31 @@ def test_extract_terms_kinds_unicode_and_stop_words():
     for term, kind in terms:
         by_kind.setdefault(kind, set()).add(term)
     assert by_kind["hashtag"] == {"#salvamicuenta", "#águaviva"}  # "#2024" has no letter
-    assert {"Garena Free", "Free Fire", "Garena Free Fire", "TikTok", "iPhone", "v35.1", "v35.2"} <= by_kind["name"]
+    assert {
+        "Garena Free",
+        "Free Fire",
+        "Garena Free Fire",
+        "TikTok",
+        "iPhone",
+        "v35.1",
+        "v35.2",
+    } <= by_kind["name"]
     words = {t for t, k in terms if k == "ngram" and " " not in t}
     assert {"cuenta", "hackeada", "crashed", "dibuka"} <= words
-    assert not words & {"hola", "la", "fue", "en", "de", "the", "and", "on", "my", "yang", "tidak", "bisa"}
+    assert not words & {
+        "hola",
+        "la",
+        "fue",
+        "en",
+        "de",
+        "the",
+        "and",
+        "on",
+        "my",
+        "yang",
+        "tidak",
+        "bisa",
+    }
     assert "salvamicuenta" not in words  # hashtags are not also counted as words
     assert "cuenta hackeada" in {t for t, k in terms if k == "ngram"}
 

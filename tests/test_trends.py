@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from analytics.errors import EscalationInsightsError
-from analytics.trends import IrregularSeriesError, detect_spikes, make_grid
+from analytics.trends import CountsError, IrregularSeriesError, detect_spikes, make_grid
 from analytics.trends_baseline import BaselineConfig, evaluate
 from analytics.trends_scan import backtest_scan, benjamini_hochberg, long_counts, scan_series
 
@@ -188,6 +188,22 @@ def test_time_zone_aware_daily_series_across_dst():
     assert found.iloc[0]["detected_at"] == counts.index[350]
 
 
+def test_hourly_series_across_both_dst_changes():
+    idx = pd.date_range("2025-02-03", "2025-11-20", freq="1h", tz="Europe/Berlin")
+    rate = 240 / 24 * WEEK[idx.day_of_week] * HOUR[idx.hour]
+    counts = pd.Series(np.random.default_rng(12).poisson(rate), index=idx)
+    assert detect_spikes(counts).empty  # the 23- and 25-hour days are not anomalies
+
+
+def test_negative_counts_and_missing_columns_raise_the_named_error():
+    counts = daily(5, days=30)
+    counts.iloc[3] = -1
+    with pytest.raises(CountsError):
+        detect_spikes(counts)
+    with pytest.raises(CountsError, match="count"):
+        scan_series(pd.DataFrame({"series": ["a"], "period": [pd.Timestamp("2025-01-01")]}))
+
+
 def test_baseline_uses_only_the_past():
     rng = np.random.default_rng(11)
     values = rng.poisson(30 * np.tile(WEEK, 60)[None, :] * np.ones((3, 1))).astype(float)
@@ -197,8 +213,22 @@ def test_baseline_uses_only_the_past():
     cut = 280
     short_grid, _, _ = make_grid(idx[:cut], pd.Timedelta(days=1))
     kw = {"min_count": 5, "min_ratio": 1.2}
-    full = evaluate(values, np.zeros((3, grid.layout.n_days), bool), grid.layout, (1, 3, 7), BaselineConfig(), **kw)
-    part = evaluate(values[:, :cut], np.zeros((3, cut), bool), short_grid.layout, (1, 3, 7), BaselineConfig(), **kw)
+    full = evaluate(
+        values,
+        np.zeros((3, grid.layout.n_days), bool),
+        grid.layout,
+        (1, 3, 7),
+        BaselineConfig(),
+        **kw,
+    )
+    part = evaluate(
+        values[:, :cut],
+        np.zeros((3, cut), bool),
+        short_grid.layout,
+        (1, 3, 7),
+        BaselineConfig(),
+        **kw,
+    )
     np.testing.assert_array_equal(full.p_value[:, :cut], part.p_value)
     np.testing.assert_array_equal(full.forecast[:, :cut], part.forecast)
 
@@ -273,6 +303,18 @@ def test_scan_finds_planted_spikes_and_reports_first_detection():
     assert everything["alert"].sum() == 3
 
 
+def test_current_scan_agrees_with_the_backtest_on_a_long_history():
+    spikes = {5: (495, 40), 30: (497, 300)}
+    frame, idx = long_frame(40, days=500, seed=7, spikes=spikes)
+    current = scan_series(frame)  # tests only the last 5 weeks, on trimmed history
+    past = backtest_scan(frame)
+    recent = past[past["detected_at"] > idx[-8]]
+    assert set(current["series"]) == set(recent["series"]) == {"s5", "s30"}
+    merged = current.merge(recent, on="series", suffixes=("", "_bt"))
+    assert (merged["detected_at"] == merged["detected_at_bt"]).all()
+    np.testing.assert_allclose(merged["p_value"], merged["p_value_bt"], rtol=1e-3)
+
+
 def test_scan_volume_floor_and_as_of():
     # a 0.5/day series jumps to 8: surprising, but below a floor of 10 cases
     frame, idx = long_frame(40, seed=3, spikes={0: (300, 8)})
@@ -293,6 +335,7 @@ def test_scan_holidays_per_region():
     after = (without["region"] == "R1") & (without["detected_at"] > hol[-1])
     assert after.sum() >= 2  # the rebound after an unlisted dip looks like a surge
     assert not (with_hol["region"] == "R1").any()
+
     # Other regions' alerts are unchanged (their q-values may move: the family changed).
     def others(found):
         return found[found["region"] != "R1"].drop(columns="q_value").reset_index(drop=True)
@@ -300,10 +343,32 @@ def test_scan_holidays_per_region():
     pd.testing.assert_frame_equal(others(with_hol), others(without))
 
 
+def test_hourly_scan_finds_a_three_hour_surge():
+    rng = np.random.default_rng(6)
+    idx = pd.date_range("2025-03-03", periods=42 * 24, freq="1h")
+    base = np.array([5.0, 20.0, 80.0, 200.0] * 10)[:, None]  # cases per day
+    rate = base / 24 * WEEK[idx.day_of_week][None, :] * HOUR[idx.hour][None, :]
+    surge = 40 * 24 + 14  # 2 pm, two days before the end
+    rate[7, surge : surge + 3] *= 4
+    values = rng.poisson(rate)
+    frame = pd.DataFrame(
+        {
+            "series": np.repeat(np.arange(40), len(idx)),
+            "period": np.tile(idx, 40),
+            "count": values.ravel(),
+        }
+    )
+    found = backtest_scan(frame[frame["count"] > 0], keys=["series"])
+    assert set(found["series"]) == {7}
+    assert idx[surge] <= found.iloc[0]["detected_at"] <= idx[surge + 2]
+
+
 def test_long_counts_builds_dimensions_and_pairs():
     cases = pd.DataFrame(
         {
-            "created_at": pd.to_datetime(["2025-01-01 10:00", "2025-01-01 11:00", "2025-01-02 09:00"]),
+            "created_at": pd.to_datetime(
+                ["2025-01-01 10:00", "2025-01-01 11:00", "2025-01-02 09:00"]
+            ),
             "region": ["NA", "EMEA", "NA"],
             "category": ["Scam", "Scam", None],
         }
