@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from analytics import schema
+from analytics.access import User, require
 from analytics.config import get_settings
 from analytics.errors import ExportFormatError, ImportNotFoundError, MappingError
 from analytics.normalize import build_normalize_sql, guess_dayfirst
@@ -134,7 +135,12 @@ def _dayfirst(con: duckdb.DuckDBPyConnection, mapping: Mapping, staged: StagedFi
 
 
 def _normalize_query(
-    con: duckdb.DuckDBPyConnection, staged: StagedFile, mapping: Mapping, *, timezone: str, as_of: datetime
+    con: duckdb.DuckDBPyConnection,
+    staged: StagedFile,
+    mapping: Mapping,
+    *,
+    timezone: str,
+    as_of: datetime,
 ):
     """The normalisation query for this file, with its lookup tables created on ``con``."""
     query = build_normalize_sql(
@@ -170,7 +176,9 @@ def _normalize(
     """Create temp table ``_norm``: typed rows, each with ``_reason`` NULL or why it is rejected."""
     query = query or _normalize_query(con, staged, mapping, timezone=timezone, as_of=as_of)
     _fresh_scan(con, staged)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _norm AS {query.sql}", {**staged.params, **query.params})
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _norm AS {query.sql}", {**staged.params, **query.params}
+    )
     staged.collect(con, con.execute("SELECT count(*) FROM _norm").fetchone()[0], limit)
     # Several rows with one case id in a single file: keep the newest, quarantine the rest.
     dupes = con.execute(
@@ -362,7 +370,7 @@ def import_file(
     delimiter: str | None = None,
     encoding: str | None = None,
     timezone: str | None = None,
-    user: str | None = None,
+    user: User | str | None = None,
     file_name: str | None = None,
     is_demo: bool = False,
     as_of: datetime | None = None,
@@ -374,6 +382,9 @@ def import_file(
     (default: now). ``progress(stage, fraction)`` is called between steps.
     """
     path = Path(path)
+    if isinstance(user, User):
+        require(user, "import")  # enforced here, not only by hiding the app's button
+        user = user.name
     report = progress or (lambda stage, fraction: None)
     started = datetime.now(UTC).replace(tzinfo=None)
     as_of = as_of or started
@@ -637,12 +648,14 @@ def quarantine_rows(
     return con.cursor().execute(sql, params).df()
 
 
-def delete_import(con: duckdb.DuckDBPyConnection, import_id: int) -> int:
+def delete_import(con: duckdb.DuckDBPyConnection, import_id: int, user: User | None = None) -> int:
     """Undo an import: remove the cases it wrote and restore the versions it replaced.
 
     Rows a later import has since overwritten are left as the later import wrote them.
-    Returns the number of cases removed or restored.
+    Returns the number of cases removed or restored. With a ``user``, their role must allow it.
     """
+    if user is not None:
+        require(user, "delete_import")
     cur = con.cursor()
     try:
         row = cur.execute("SELECT status FROM imports WHERE import_id = ?", [import_id]).fetchone()

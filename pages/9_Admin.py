@@ -15,7 +15,10 @@ ctx = setup("Admin", ":material/admin_panel_settings:", filters=False)
 settings = get_settings()
 
 st.subheader("You")
-st.write(f"**{ctx.user.name}** · role **{ctx.user.role}**" + (" · single local user" if ctx.user.local else ""))
+st.write(
+    f"**{ctx.user.name}** · role **{ctx.user.role}**"
+    + (" · single local user" if ctx.user.local else "")
+)
 allowed = [a for a in access.PERMISSIONS if ctx.user.can(a)]
 st.caption("You may: " + ", ".join(a.replace("_", " ") for a in allowed))
 
@@ -23,16 +26,26 @@ st.subheader("Sign-in and roles")
 if auth_configured():
     st.write("Sign-in with OpenID Connect is **on** (`.streamlit/secrets.toml`, section `[auth]`).")
 else:
-    st.write("Sign-in is **off**: everyone who can open the app is the single local user with the "
-             "admin role. To turn it on, add an `[auth]` section to `.streamlit/secrets.toml` "
-             "(see README, *Sign-in and roles*).")
-st.write(f"Roles file: `{settings.roles_path}`" + ("" if settings.roles_path.exists() else " (not present)"))
+    st.write(
+        "Sign-in is **off**: everyone who can open the app is the single local user with the "
+        "admin role. To turn it on, add an `[auth]` section to `.streamlit/secrets.toml` "
+        "(see README, *Sign-in and roles*)."
+    )
+st.write(
+    f"Roles file: `{settings.roles_path}`"
+    + ("" if settings.roles_path.exists() else " (not present)")
+)
 table = st.columns(3)
 for col, role in zip(table, access.ROLES, strict=True):
     with col.container(border=True):
         st.markdown(f"**{role}**")
-        st.caption(", ".join(a.replace("_", " ") for a, r in access.PERMISSIONS.items()
-                             if access.ROLES.index(role) >= access.ROLES.index(r)))
+        st.caption(
+            ", ".join(
+                a.replace("_", " ")
+                for a, r in access.PERMISSIONS.items()
+                if access.ROLES.index(role) >= access.ROLES.index(r)
+            )
+        )
 
 st.subheader("Audit log")
 if not ctx.user.can("view_audit"):

@@ -286,3 +286,19 @@ def test_na_region_and_country_survive(con, write_csv):
     import_file(con, write_csv("na.csv", content))
     got = dict(con.execute("SELECT case_id, region || '/' || country FROM cases").fetchall())
     assert got == {"N1": "NA/US", "N2": "EMEA/NA"}
+
+
+def test_roles_enforced_in_the_importer(con, write_csv):
+    from analytics.access import User
+    from analytics.errors import PermissionDeniedError
+
+    path = write_csv("r.csv", HEADER + _rows(2))
+    with pytest.raises(PermissionDeniedError, match="viewer"):
+        import_file(con, path, user=User("vic", "viewer"))
+    with pytest.raises(PermissionDeniedError):
+        import_file(con, path, user=User("ana", "analyst"))
+    result = import_file(con, path, user=User("adm", "admin"))
+    assert import_history(con).iloc[0]["user_name"] == "adm"
+    with pytest.raises(PermissionDeniedError):
+        delete_import(con, result.import_id, User("ana", "analyst"))
+    assert _count(con) == 2
