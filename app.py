@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from analytics.demo import DEFAULT_ROWS
+from analytics.config import get_settings
 from ui import resources
 from ui.page import setup, show_error
 from ui.render import kpi_tiles
 
 ctx = setup("Escalation Insights", ":material/explore:")
+DEMO_ROWS = get_settings().demo_rows
 
 if not ctx.has_data:
     st.subheader("Welcome")
@@ -27,7 +28,7 @@ if not ctx.has_data:
     with left:
         st.markdown("#### :material/science: Try it with demo data")
         st.write(
-            f"About {DEFAULT_ROWS:,} synthetic cases over 18 months, with planted events "
+            f"About {DEMO_ROWS:,} synthetic cases over 18 months, with planted events "
             "(a viral challenge, an impersonation wave, a holiday SLA crunch, a release bug...). "
             "Clearly marked as demo data."
         )
@@ -45,7 +46,7 @@ if not ctx.has_data:
                 require(ctx.user, "import")
                 load_demo(
                     resources.connection(),
-                    DEFAULT_ROWS,
+                    DEMO_ROWS,
                     user=ctx.user.name,
                     progress=lambda stage, f: bar.progress(min(f, 1.0), text=stage),
                 )

@@ -88,6 +88,8 @@ class Settings:
     backend: str = "duckdb"
     #: Roles file for optional sign-in (see README).
     roles_path: Path = PROJECT_ROOT / "roles.toml"
+    #: Size of the demo history the app offers to load into an empty store.
+    demo_rows: int = 50_000
 
 
 def get_settings() -> Settings:
@@ -103,6 +105,7 @@ def get_settings() -> Settings:
         trend_min_volume=_env_float("ESC_TREND_MIN_VOLUME", 10.0),
         backend=_env("ESC_BACKEND", "duckdb"),
         roles_path=Path(_env("ESC_ROLES_PATH", str(PROJECT_ROOT / "roles.toml"))),
+        demo_rows=int(_env_float("ESC_DEMO_ROWS", 50_000)),
     )
 
 

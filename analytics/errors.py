@@ -26,6 +26,12 @@ class DatabaseUnreadableError(EscalationInsightsError):
     exit_code = 4
 
 
+class StorageFullError(EscalationInsightsError):
+    """The disk holding the database (or DuckDB's temporary folder) ran out of space."""
+
+    exit_code = 6
+
+
 class ExportFormatError(EscalationInsightsError):
     """An export file cannot be read at all (format, encoding, empty, no header...)."""
 

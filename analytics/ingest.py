@@ -10,6 +10,7 @@ newer ``updated_at`` wins.
 from __future__ import annotations
 
 import contextlib
+import errno
 import getpass
 import hashlib
 import json
@@ -25,7 +26,12 @@ import pandas as pd
 from analytics import schema
 from analytics.access import User, require
 from analytics.config import get_settings
-from analytics.errors import ExportFormatError, ImportNotFoundError, MappingError
+from analytics.errors import (
+    ExportFormatError,
+    ImportNotFoundError,
+    MappingError,
+    StorageFullError,
+)
 from analytics.normalize import build_normalize_sql, guess_dayfirst
 from analytics.presets import Mapping, check_required, detect_preset, resolve
 from analytics.readers import StagedFile, stage_file
@@ -424,6 +430,14 @@ def import_file(
                 if engine == "python" or "CSV" not in str(exc):
                     raise
                 engine = "python"
+            except (duckdb.IOException, OSError) as exc:
+                if "No space left" in str(exc) or getattr(exc, "errno", None) == errno.ENOSPC:
+                    raise StorageFullError(
+                        f"The disk is full while importing {path.name}: the import was rolled back "
+                        "and the database is unchanged. Free some space (or point ESC_DB_PATH at a "
+                        "larger disk) and import again."
+                    ) from exc
+                raise
         report("Done", 1.0)
         return result
     finally:

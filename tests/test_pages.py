@@ -79,9 +79,7 @@ def test_pages_render_on_empty_store(tmp_path, app_env, page):
 
 
 def test_home_loads_demo_on_empty_store(tmp_path, app_env, monkeypatch):
-    import analytics.demo as demo
-
-    monkeypatch.setattr(demo, "DEFAULT_ROWS", 3_000)
+    monkeypatch.setenv("ESC_DEMO_ROWS", "3000")
     db = app_env(tmp_path / "fresh.duckdb")
     at = open_page()
     at.button(key="load_demo").click().run()
