@@ -41,8 +41,15 @@ def _free_port() -> int:
 class Server:
     """A Streamlit server on 127.0.0.1 serving app.py with its own database."""
 
-    def __init__(self, db_path: Path, env: dict | None = None, app_dir: Path = ROOT):
-        self.port = _free_port()
+    def __init__(
+        self,
+        db_path: Path,
+        env: dict | None = None,
+        app_dir: Path = ROOT,
+        args: list[str] | None = None,
+        port: int | None = None,
+    ):
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = ARTIFACTS / f"server_{self.port}.log"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -60,6 +67,7 @@ class Server:
                 str(self.port),
                 "--server.headless",
                 "true",
+                *(args or []),
             ],
             cwd=app_dir,
             env={**os.environ, "ESC_DB_PATH": str(db_path), **(env or {})},
