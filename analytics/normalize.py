@@ -174,14 +174,14 @@ def _raw_expr(q: _Sql, mapping: Mapping, target: str) -> str | None:
         m = q.p(codes)
         expr = (
             f"CASE WHEN {expr} LIKE '[%' THEN nullif(array_to_string(list_transform("
-            f"try_cast(json({expr}) AS VARCHAR[]), lambda c: coalesce(map_extract_value({m}::MAP(VARCHAR, VARCHAR), "
+            f"try_cast(try_cast({expr} AS JSON) AS VARCHAR[]), lambda c: coalesce(map_extract_value({m}::MAP(VARCHAR, VARCHAR), "
             f"lower(c)), c)), ', '), '') ELSE coalesce(map_extract_value({m}::MAP(VARCHAR, VARCHAR), "
             f"lower({expr})), {expr}) END"
         )
     elif transform == "json_single":
         expr = (
             f"CASE WHEN {expr} LIKE '[%' THEN CASE WHEN json_array_length(try_cast({expr} AS JSON)) = 1 "
-            f"THEN json_extract_string({expr}, '$[0]') END ELSE {expr} END"
+            f"THEN json_extract_string(try_cast({expr} AS JSON), '$[0]') END ELSE {expr} END"
         )
     return expr
 
@@ -238,7 +238,7 @@ def _typed_expr(
         return f"lower({x})"
     if col.name == "tags" and x:
         return (
-            f"CASE WHEN {x} LIKE '[%' THEN array_to_string(try_cast(json({x}) AS VARCHAR[]), ', ') "
+            f"CASE WHEN {x} LIKE '[%' THEN array_to_string(try_cast(try_cast({x} AS JSON) AS VARCHAR[]), ', ') "
             f"ELSE {x} END"
         )
     return x
@@ -323,8 +323,13 @@ def build_normalize_sql(
     carried_names = [f"s_{i}" for i in range(len(staged_columns))]
     layer0 = ", ".join(["_row", *raw0, *derived_src, f"{extra_expr} AS _extra", *carried])
     layer1 = ", ".join(
-        ["l0._row", *raw_cols, *(f"l0.d_{t}" for t in mapping.derived), "l0._extra",
-         *(f"l0.{c}" for c in carried_names)]
+        [
+            "l0._row",
+            *raw_cols,
+            *(f"l0.d_{t}" for t in mapping.derived),
+            "l0._extra",
+            *(f"l0.{c}" for c in carried_names),
+        ]
     )
     layer1_from = f"(SELECT {layer0} FROM {source_table}) l0 " + " ".join(joins)
 
