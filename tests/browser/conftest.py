@@ -126,18 +126,25 @@ def demo_server(tmp_path_factory, demo_db):
     server.stop()
 
 
-def wait_for_app(pg, timeout: float = 60) -> None:
-    """Wait until Streamlit finished running the script (no spinner / running indicator)."""
+def wait_for_app(pg, timeout: float = 90) -> None:
+    """Wait until Streamlit finished the script run and stayed idle for a moment.
+
+    The app root carries ``data-test-script-state`` (initial, running, notRunning); a rerun
+    can start right after a run (a widget callback, st.rerun), hence the quiet period.
+    """
     pg.wait_for_selector("[data-testid='stApp']", timeout=timeout * 1000)
     deadline = time.time() + timeout
-    time.sleep(0.5)
+    quiet_since = None
     while time.time() < deadline:
-        running = pg.locator("[data-testid='stStatusWidget']").count()
-        if not running:
-            time.sleep(0.4)
-            if not pg.locator("[data-testid='stStatusWidget']").count():
-                return
-        time.sleep(0.2)
+        state = pg.get_attribute("[data-testid='stApp']", "data-test-script-state")
+        if state != "notRunning":
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.time()
+        elif time.time() - quiet_since > 0.8:
+            return
+        time.sleep(0.15)
+    raise TimeoutError(f"the app was still running after {timeout:.0f} s")
 
 
 def shot(pg, name: str) -> Path:

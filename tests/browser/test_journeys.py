@@ -51,6 +51,8 @@ def test_every_page_renders(page, demo_server, script, label):
         "heading", name=label if script != "app.py" else "Escalation Insights"
     ).first.wait_for()
     _no_exception(page)
+    errors = page.locator("[data-testid='stAlertContentError']")
+    assert errors.count() == 0, errors.first.inner_text()
     shot(page, label.lower().replace(" ", "_").replace("-", "_"))
 
 
