@@ -9,6 +9,7 @@ change: append a migration.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -113,9 +114,227 @@ MIGRATIONS: list[Migration] = [
         ],
     ),
     # Migration 3 (pain points: embeddings, clusters, assignments, lineage, curation) goes here.
-    # Migration 4 (trending-risk alerts and their workflow) goes here.
-    # Migration 5 (post-mortem reviews, sections, timeline, action items) goes here.
-    # Migration 6 (SOP grey-area findings and their workflow) goes here.
+    (
+        4,
+        "trending-risk alerts, their workflow history, scan log and a daily count cache",
+        [
+            "CREATE SEQUENCE trend_alert_id_seq START 1",
+            # One row per ongoing trend: re-detection updates it (alert_key is stable), never
+            # duplicates it. related: the other slices/terms of the same trend.
+            """CREATE TABLE trend_alerts (
+                alert_id BIGINT PRIMARY KEY DEFAULT nextval('trend_alert_id_seq'),
+                alert_key VARCHAR NOT NULL UNIQUE,
+                origin VARCHAR NOT NULL,
+                dimension VARCHAR NOT NULL,
+                slice_value VARCHAR NOT NULL,
+                slice JSON,
+                related JSON,
+                status VARCHAR NOT NULL DEFAULT 'new',
+                kind VARCHAR,
+                onset DATE,
+                first_detected DATE,
+                last_detected DATE,
+                fired_on DATE,
+                times_fired INTEGER NOT NULL DEFAULT 1,
+                observed DOUBLE,
+                expected DOUBLE,
+                growth DOUBLE,
+                p_value DOUBLE,
+                q_value DOUBLE,
+                baseline_week JSON,
+                risk_score DOUBLE,
+                peak_risk_score DOUBLE,
+                risk JSON,
+                spread JSON,
+                sparkline JSON,
+                example_ids JSON,
+                scope JSON,
+                team VARCHAR,
+                owner_name VARCHAR,
+                follow_up DATE,
+                linked_ticket VARCHAR,
+                dismissed_at TIMESTAMP,
+                dismissed_level DOUBLE,
+                dismissed_risk DOUBLE,
+                resolved_at TIMESTAMP,
+                resolved_on DATE,
+                created_at TIMESTAMP,
+                updated_at TIMESTAMP,
+                updated_by VARCHAR,
+                version INTEGER NOT NULL DEFAULT 1
+            )""",
+            "CREATE SEQUENCE trend_alert_history_id_seq START 1",
+            """CREATE TABLE trend_alert_history (
+                history_id BIGINT PRIMARY KEY DEFAULT nextval('trend_alert_history_id_seq'),
+                alert_id BIGINT NOT NULL,
+                changed_at TIMESTAMP,
+                user_name VARCHAR,
+                change VARCHAR NOT NULL,
+                from_status VARCHAR,
+                to_status VARCHAR,
+                note VARCHAR
+            )""",
+            "CREATE SEQUENCE trend_scan_id_seq START 1",
+            """CREATE TABLE trend_scans (
+                scan_id BIGINT PRIMARY KEY DEFAULT nextval('trend_scan_id_seq'),
+                started_at TIMESTAMP,
+                seconds DOUBLE,
+                scan_mode VARCHAR,
+                as_of DATE,
+                scope JSON,
+                series BIGINT,
+                detections BIGINT,
+                alerts_new BIGINT,
+                alerts_updated BIGINT,
+                last_import_id BIGINT,
+                data_version VARCHAR,
+                user_name VARCHAR
+            )""",
+            # Daily case counts per (dimension, value) of the unfiltered scan: an incremental
+            # scan after an import recounts only the days that import touched.
+            """CREATE TABLE trend_counts (
+                dimension VARCHAR NOT NULL,
+                slice_value VARCHAR NOT NULL,
+                count_date DATE NOT NULL,
+                n BIGINT NOT NULL
+            )""",
+        ],
+    ),
+    (
+        5,
+        "post-mortem reviews, sections, timeline, action items",
+        [
+            "CREATE SEQUENCE pm_review_seq START 1",
+            # scope: Filters.to_query() JSON (with the window as a custom range); version is the
+            # optimistic-concurrency counter of the header (title, window, status...).
+            """CREATE TABLE pm_reviews (
+                review_id BIGINT PRIMARY KEY,
+                title VARCHAR NOT NULL,
+                window_start DATE NOT NULL,
+                window_end DATE NOT NULL,
+                baseline_start DATE,
+                baseline_end DATE,
+                scope JSON,
+                metric VARCHAR,
+                severity VARCHAR,
+                authors JSON,
+                tags JSON,
+                status VARCHAR NOT NULL,
+                origin VARCHAR,
+                seed JSON,
+                version INTEGER NOT NULL,
+                created_by VARCHAR,
+                created_at TIMESTAMP,
+                updated_by VARCHAR,
+                updated_at TIMESTAMP,
+                published_at TIMESTAMP
+            )""",
+            # One row per (review, section); facts holds the auto-filled numbers behind the text.
+            """CREATE TABLE pm_sections (
+                review_id BIGINT NOT NULL,
+                section VARCHAR NOT NULL,
+                body VARCHAR,
+                facts JSON,
+                version INTEGER NOT NULL,
+                updated_by VARCHAR,
+                updated_at TIMESTAMP,
+                PRIMARY KEY (review_id, section)
+            )""",
+            # Every saved version of a section: who saved what and when (conflicts, audit).
+            """CREATE TABLE pm_section_history (
+                review_id BIGINT NOT NULL,
+                section VARCHAR NOT NULL,
+                version INTEGER NOT NULL,
+                body VARCHAR,
+                saved_by VARCHAR,
+                saved_at TIMESTAMP
+            )""",
+            "CREATE SEQUENCE pm_timeline_seq START 1",
+            """CREATE TABLE pm_timeline (
+                entry_id BIGINT PRIMARY KEY,
+                review_id BIGINT NOT NULL,
+                occurred_at TIMESTAMP NOT NULL,
+                kind VARCHAR,
+                title VARCHAR NOT NULL,
+                detail VARCHAR,
+                source VARCHAR NOT NULL,
+                created_by VARCHAR,
+                created_at TIMESTAMP
+            )""",
+            "CREATE SEQUENCE pm_action_seq START 1",
+            """CREATE TABLE pm_actions (
+                action_id BIGINT PRIMARY KEY,
+                review_id BIGINT NOT NULL,
+                description VARCHAR NOT NULL,
+                owner VARCHAR,
+                team VARCHAR,
+                due_date DATE,
+                status VARCHAR NOT NULL,
+                linked_ticket VARCHAR,
+                metric JSON,
+                expected_direction VARCHAR,
+                done_on DATE,
+                version INTEGER NOT NULL,
+                created_by VARCHAR,
+                created_at TIMESTAMP,
+                updated_by VARCHAR,
+                updated_at TIMESTAMP
+            )""",
+            # Root causes, contributing factors and pain points per review (for patterns).
+            """CREATE TABLE pm_causes (
+                review_id BIGINT NOT NULL,
+                rank INTEGER,
+                kind VARCHAR,
+                label VARCHAR,
+                slice JSON,
+                share_of_change DOUBLE
+            )""",
+        ],
+    ),
+    (
+        6,
+        "SOP grey-area findings and their workflow",
+        [
+            "CREATE SEQUENCE sop_finding_id_seq START 1",
+            # One row per policy (x pain point): re-running detection updates it, never duplicates.
+            """CREATE TABLE sop_findings (
+                finding_id BIGINT PRIMARY KEY DEFAULT nextval('sop_finding_id_seq'),
+                policy VARCHAR NOT NULL,
+                pain_point VARCHAR NOT NULL DEFAULT '',
+                status VARCHAR NOT NULL DEFAULT 'new',
+                score DOUBLE,
+                score_low DOUBLE,
+                flagged BOOLEAN,
+                rank INTEGER,
+                cases BIGINT,
+                summary VARCHAR,
+                signals JSON,
+                scope VARCHAR,
+                first_detected_at TIMESTAMP,
+                last_detected_at TIMESTAMP,
+                sent_at TIMESTAMP,
+                sop_updated_on DATE,
+                sop_link VARCHAR,
+                verified_at TIMESTAMP,
+                verification JSON,
+                notes VARCHAR,
+                updated_by VARCHAR,
+                updated_at TIMESTAMP,
+                version INTEGER NOT NULL DEFAULT 1,
+                UNIQUE (policy, pain_point)
+            )""",
+            "CREATE SEQUENCE sop_finding_history_id_seq START 1",
+            """CREATE TABLE sop_finding_history (
+                history_id BIGINT DEFAULT nextval('sop_finding_history_id_seq'),
+                finding_id BIGINT NOT NULL,
+                changed_at TIMESTAMP,
+                user_name VARCHAR,
+                from_status VARCHAR,
+                to_status VARCHAR,
+                note VARCHAR
+            )""",
+        ],
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -133,6 +352,22 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
+def applied_migrations(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """Versions of the migrations this database has run.
+
+    Recorded as a set, not only as the highest version, so a migration that lands after a
+    higher-numbered one (parallel development) is still applied to existing databases.
+    Databases from before the set was recorded ran every version up to their schema version.
+    """
+    current = schema_version(con)
+    if current == 0:
+        return set()
+    row = con.execute("SELECT value FROM meta WHERE key = 'migrations_applied'").fetchone()
+    if row is None:
+        return set(range(1, current + 1))
+    return {int(v) for v in json.loads(row[0])}
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Apply pending migrations, each atomically. Returns the resulting version."""
     current = schema_version(con)
@@ -142,8 +377,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
             f"This database was written by a newer release (schema {current}, this release "
             f"knows {latest}). Upgrade Escalation Insights to open it."
         )
+    applied = applied_migrations(con)
     for version, _description, steps in MIGRATIONS:
-        if version <= current:
+        if version in applied:
             continue
         with transaction(con):
             if callable(steps):
@@ -151,7 +387,11 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
             else:
                 for statement in steps:
                     con.execute(statement)
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
+            applied.add(version)
+            con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), ('migrations_applied', ?)",
+                [str(max(applied)), json.dumps(sorted(applied))],
+            )
     return latest
 
 

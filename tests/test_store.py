@@ -123,3 +123,18 @@ def test_describe(con, write_csv):
     info = store.describe(con)
     assert (info.cases, info.quarantined, info.is_demo) == (1, 1, False)
     assert str(info.first_case) == "2026-01-01 00:00:00"
+
+
+def test_a_migration_that_lands_late_is_still_applied(db_path, monkeypatch):
+    """Migrations are tracked as a set: one numbered below the current version still runs."""
+    base = [m for m in store.MIGRATIONS if m[0] <= 2]
+    later = (store.SCHEMA_VERSION + 2, "later", ["CREATE TABLE later_one (a INTEGER)"])
+    monkeypatch.setattr(store, "MIGRATIONS", [*base, later])
+    store.connect(db_path).close()
+    late = (store.SCHEMA_VERSION + 1, "landed late", ["CREATE TABLE late_one (a INTEGER)"])
+    monkeypatch.setattr(store, "MIGRATIONS", [*base, late, later])
+    con = store.connect(db_path)
+    tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert {"later_one", "late_one"} <= tables
+    assert store.applied_migrations(con) >= {1, 2, late[0], later[0]}
+    con.close()
