@@ -12,7 +12,7 @@ import streamlit as st
 
 from analytics.config import get_settings
 from ui import resources
-from ui.page import setup, show_error
+from ui.page import NAVIGATION, ROOT, setup, show_error
 from ui.render import kpi_tiles
 
 ctx = setup("Escalation Insights", ":material/explore:")
@@ -84,28 +84,23 @@ st.caption(
 )
 
 st.subheader("Where to next")
-cols = st.columns(3, border=True)
-destinations = [
-    (
-        "pages/1_Overview.py",
-        "Overview",
-        ":material/monitoring:",
-        "Volumes, backlog, SLA, handling times, top movers, DSA figures.",
-    ),
-    (
-        "pages/2_Cases.py",
-        "Cases",
-        ":material/list:",
-        "Search, sort and download cases; open one case.",
-    ),
-    (
-        "pages/8_Data.py",
-        "Data",
-        ":material/database:",
-        "Import exports, mappings, quarantine, history.",
-    ),
+DESTINATIONS = {
+    "pages/1_Overview.py": "Volumes, backlog, SLA, handling times, top movers, DSA figures.",
+    "pages/2_Cases.py": "Search, sort and download cases; open one case.",
+    "pages/3_Pain_points.py": "What users escalate about, clustered from the case text.",
+    "pages/4_Trending_risks.py": "Trends caught early, flagged to the right team, followed up.",
+    "pages/5_Root_cause.py": "What drove a change: slices, pain points, events.",
+    "pages/6_Post-mortems.py": "Reviews of major events, action items, proof that fixes worked.",
+    "pages/7_SOP_grey_areas.py": "Where similar cases get different outcomes.",
+    "pages/8_Data.py": "Import exports, mappings, quarantine, history, events.",
+}
+links = [
+    (script, label, icon)
+    for script, label, icon in NAVIGATION
+    if script in DESTINATIONS and (ROOT / script).exists()
 ]
-for col, (page, label, icon, text) in zip(cols, destinations, strict=True):
-    with col:
-        st.page_link(page, label=label, icon=icon)
-        st.caption(text)
+with st.grid(3, gap="small"):
+    for script, label, icon in links:
+        with st.container(border=True, height="stretch"):
+            st.page_link(script, label=label, icon=icon)
+            st.caption(DESTINATIONS[script])

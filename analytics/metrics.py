@@ -105,8 +105,8 @@ def _window_aggregates(t: ibis.Table) -> dict:
     }
 
 
-def _open_at(t: ibis.Table, cut: ibis.Expr):
-    """Predicate: the case was open at instant ``cut``."""
+def open_at(t: ibis.Table, cut: ibis.Expr):
+    """Predicate: the case was open at instant ``cut`` (the dashboard's backlog definition)."""
     return (t.created_at < cut) & (
         (t.resolved_at.isnull() & t.status.isin(list(OPEN_STATUSES))) | (t.resolved_at >= cut)
     )
@@ -129,7 +129,7 @@ def kpis(t: ibis.Table, f: Filters) -> pd.DataFrame:
 
     backlog_frames = []
     for label, cut in (("current", end_excl), ("previous", start)):
-        open_cases = scoped.filter(_open_at(scoped, cut))
+        open_cases = scoped.filter(open_at(scoped, cut))
         age_days = (cut.epoch_seconds() - open_cases.created_at.epoch_seconds()) / 86400.0
         backlog_frames.append(
             open_cases.aggregate(backlog=open_cases.count(), backlog_age=age_days.median()).mutate(

@@ -57,7 +57,7 @@ def backlog_series(t: ibis.Table, f: Filters) -> pd.DataFrame:
     row = (
         scoped.aggregate(
             **{
-                name: metrics._open_at(scoped, cut).cast("int64").sum()
+                name: metrics.open_at(scoped, cut).cast("int64").sum()
                 for name, cut in cuts.items()
             }
         )

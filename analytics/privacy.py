@@ -30,11 +30,31 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     ("[ip]", re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")),
     # International or local phone numbers: 8+ digits with optional separators.
-    ("[phone]", re.compile(r"(?<![\w@])\+?\d[\d ()./-]{6,}\d\b")),
+    ("[phone]", re.compile(r"(?<![\w@])\+?\(?\d[\d ()./-]{6,}\d\b")),
     ("[handle]", re.compile(r"(?<![\w@])@[\w.]{2,30}\b")),  # \w: handles are often not ASCII
 )
 
 SENSITIVE_PLACEHOLDER = "[sensitive content hidden]"
+
+
+_DATE_LIKE = re.compile(
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{1,2}:\d{2}"
+)
+
+
+def _phone(match: re.Match) -> str:
+    """A digit run is a phone number only if long enough and not a date or a time."""
+    text = match.group(0)
+    digits = sum(ch.isdigit() for ch in text)
+    if _DATE_LIKE.search(text):
+        return text
+    if digits >= 9 or (text.startswith("+") and digits >= 8):
+        return "[phone]"
+    return text
+
+
+def _replacement(placeholder: str):
+    return _phone if placeholder == "[phone]" else placeholder
 
 
 def redact_text(text: str | None) -> str | None:
@@ -42,7 +62,7 @@ def redact_text(text: str | None) -> str | None:
     if text is None or (isinstance(text, float) and pd.isna(text)):
         return text
     for placeholder, pattern in _PATTERNS:
-        text = pattern.sub(placeholder, text)
+        text = pattern.sub(_replacement(placeholder), text)
     return text
 
 
@@ -59,7 +79,7 @@ def redact_frame(
             continue
         series = out[col].astype("string")
         for placeholder, pattern in _PATTERNS:
-            series = series.str.replace(pattern, placeholder, regex=True)
+            series = series.str.replace(pattern, _replacement(placeholder), regex=True)
         out[col] = series.astype(object).where(series.notna(), None)
     return out
 

@@ -32,6 +32,10 @@ from analytics.privacy import (
         ("login from 192.168.10.22", "login from [ip]"),
         ("version 37.1.0 broke the report button", "version 37.1.0 broke the report button"),
         ("I waited 20 days", "I waited 20 days"),
+        ("since Oct 2026 (27) nothing", "since Oct 2026 (27) nothing"),
+        ("created 2026-03-14 10:00 and 14/03/2026", "created 2026-03-14 10:00 and 14/03/2026"),
+        ("call (415) 555-0132 now", "call [phone] now"),
+        ("case 12345 and order 55-1234", "case 12345 and order 55-1234"),
         ("#RetoApagon is viral", "#RetoApagon is viral"),
     ],
 )

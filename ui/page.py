@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
@@ -83,13 +84,13 @@ NAVIGATION: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _navigation() -> None:
-    from pathlib import Path
+ROOT = Path(__file__).resolve().parent.parent
 
-    root = Path(__file__).resolve().parent.parent
+
+def _navigation() -> None:
     with st.sidebar:
         for script, label, icon in NAVIGATION:
-            if (root / script).exists():
+            if (ROOT / script).exists():
                 st.page_link(script, label=label, icon=icon)
         st.divider()
 
