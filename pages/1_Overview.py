@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from analytics.filters import DIMENSION_FILTERS
@@ -61,11 +62,23 @@ if point:
         rows, total = resources.load_case_list(path, ver, drilled, "newest", 200)
         st.markdown(f"**{total:,} cases** · {drilled.describe()}")
         st.dataframe(safe_table(rows), hide_index=True, height=260)
-        if st.button(
+        c1, c2 = st.columns(2)
+        if c1.button(
             "Open these cases in the Cases page", icon=":material/open_in_new:", key="ov_open"
         ):
             set_filters(drilled)
             st.switch_page("pages/2_Cases.py")
+        if c2.button(
+            "Start a post-mortem from this selection", icon=":material/assignment:", key="ov_pm"
+        ):
+            last = pd.Timestamp(day) + pd.Timedelta(days=6 if freq == "W" else 0)
+            st.session_state["postmortem_seed"] = {
+                "source": "chart",
+                "title": f"Cases on {drilled.describe()}",
+                "window": [day, f"{last:%Y-%m-%d}"],
+                "filters": drilled.to_query(),
+            }
+            st.switch_page("pages/6_Post-mortems.py")
 else:
     st.caption(
         "Click a bar to see the cases behind it. Dotted lines mark releases, fixes and major events."
