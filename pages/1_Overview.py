@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.filters import DIMENSION_FILTERS
-from ui import charts, resources
+from ui import charts, resources, rootcause_view
 from ui.page import require_data, setup
 from ui.render import downloads, empty_state, kpi_tiles, safe_table
 from ui.sidebar import set_filters
@@ -23,6 +23,21 @@ if kpis.set_index("key").loc["volume", "value"] == 0:
     st.stop()
 st.caption(f"{f.describe()} · compared with the previous {f.days} days")
 kpi_tiles(kpis)
+with st.container(horizontal=True):
+    st.caption("Explain a change:")
+    for metric, label in (
+        ("volume", "Cases"),
+        ("sla_breach_rate", "SLA breaches"),
+        ("resolution_median", "Resolution time"),
+        ("overturn_rate", "Overturns"),
+        ("reopen_rate", "Reopens"),
+    ):
+        st.page_link(
+            rootcause_view.PAGE,
+            label=label,
+            icon=":material/account_tree:",
+            query_params=rootcause_view.link_params(metric, f.start, f.end),
+        )
 
 # --- Volume trend ------------------------------------------------------------------------
 st.subheader("Volume")
