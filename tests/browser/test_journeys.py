@@ -114,7 +114,7 @@ def test_import_through_the_data_page(page, demo_server):
     )
     page.get_by_text("Recognised as", exact=False).wait_for()
     page.get_by_text("Freshdesk", exact=False).first.wait_for()
-    page.get_by_role("button", name="Import").click()
+    page.get_by_role("button", name="Import", exact=True).click()
     page.get_by_text("8 inserted", exact=False).wait_for(timeout=60_000)
     _no_exception(page)
     shot(page, "data_import_done")
