@@ -111,7 +111,7 @@ async def run(base: str, csv: Path, idle_repeats: int, rounds: int) -> dict:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         idle: dict[str, list[float]] = {}
-        for path, label in PAGES:  # warm caches first, then measure
+        for path, _label in PAGES:  # warm caches first, then measure
             await open_page(browser, f"{base}/{path}")
         for _ in range(idle_repeats):
             for path, label in PAGES:
@@ -152,10 +152,13 @@ def main() -> None:
     csv_src = make_csv(args.import_rows)
     csv = OUT / f"concurrency_import_{args.import_rows}.csv"
     con = duckdb.connect()
+    # COPY takes no parameter for its target; both paths are our own benchmark files.
     con.execute(
-        f"COPY (SELECT * REPLACE ('LOAD-' || case_id AS case_id) FROM read_csv('{csv_src}', all_varchar=true)) "
-        f"TO '{csv}' (HEADER)"
+        "CREATE TEMP TABLE src AS SELECT * REPLACE ('LOAD-' || case_id AS case_id) "
+        "FROM read_csv(?, all_varchar=true)",
+        [str(csv_src)],
     )
+    con.execute(f"COPY src TO '{csv}' (HEADER)")
     con.close()
     before = (
         duckdb.connect(str(db), read_only=True).execute("SELECT count(*) FROM cases").fetchone()[0]
