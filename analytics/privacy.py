@@ -23,8 +23,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("[email]", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
     (
         "[account id]",
+        # The id must hold a digit, so "a comedy account makes fun" stays as written.
         re.compile(
-            r"\b(?:account|user|uid|subscriber|profile)[ _-]?(?:id|number|no\.?)?[:#= ]+\w{5,}\b",
+            r"\b(?:account|user|uid|subscriber|profile)(?:[ _-]?(?:id|number|no\.?))?\s*[:#=]?\s*"
+            r"(?=[\w-]*\d)[\w-]{5,}\b",
             re.IGNORECASE,
         ),
     ),

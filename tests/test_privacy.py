@@ -29,6 +29,8 @@ from analytics.privacy import (
         ("@joão627 e amigos", "[handle] e amigos"),
         ("see https://app.example.com/user/123456?ref=x please", "see [url] please"),
         ("account id: 99887766 was hacked", "[account id] was hacked"),
+        ("user 12345678 again", "[account id] again"),
+        ("A comedy account makes fun of a mayor", "A comedy account makes fun of a mayor"),
         ("login from 192.168.10.22", "login from [ip]"),
         ("version 37.1.0 broke the report button", "version 37.1.0 broke the report button"),
         ("I waited 20 days", "I waited 20 days"),
