@@ -15,8 +15,9 @@ per case in the recent window against the baseline window with an exact conditio
 binomial test (the Poisson rate-ratio test, conditioned on the term having been selected
 by ``min_df``), with Benjamini–Hochberg across all tested terms. ``new`` terms were not
 seen at all in the baseline window; ``accelerating`` terms were, but are now at least
-``min_ratio`` times as frequent per case. Rates are per case, so a day with twice the
-cases does not make every word "accelerate".
+``min_ratio`` times as frequent per case *and* per day: per case, so a day with twice the
+cases does not make every word "accelerate"; per day too, so the end of a big surge of
+other cases (which diluted everything else in the baseline) does not either.
 
 Speed: the vocabulary is learnt from the recent window only (candidates need ``min_df``
 recent cases), and baseline texts are only looked up against it, which bounds memory.
@@ -34,7 +35,7 @@ import pandas as pd
 from scipy import sparse, special
 from sklearn.feature_extraction.text import CountVectorizer
 
-from analytics.trends_scan import benjamini_hochberg
+from analytics.trends_multi import benjamini_hochberg
 
 
 def _words(text: str) -> frozenset[str]:
@@ -157,6 +158,48 @@ def _analyzer(ngram_range: tuple[int, int]) -> tuple[Callable[[str], list[str]],
     return analyse, display
 
 
+#: Tokens of recently analysed texts (a daily scan re-reads ~95 % of yesterday's texts),
+#: keyed by (n-gram range, text). Stored as one joined string per text: strings are not
+#: tracked by the garbage collector, millions of small tuples would be.
+_TOKENS: dict[tuple[tuple[int, int], str], tuple[str, str]] = {}
+_DISPLAY: dict[str, str] = {}
+_TOKENS_MAX = 200_000
+_SEP = "\x00"
+
+
+def _cached_analyzer(
+    ngram_range: tuple[int, int],
+) -> tuple[Callable[[str], list[str]], dict[str, str]]:
+    """:func:`_analyzer` with a process-wide cache of each text's tokens (and its names)."""
+    analyse, display = _analyzer(ngram_range)
+
+    def cached(text: str) -> list[str]:
+        key = (ngram_range, text)
+        hit = _TOKENS.get(key)
+        if hit is None:
+            tokens = analyse(text)
+            names = [t[1:] for t in tokens if t[0] == _NAME_PREFIX]
+            if len(_TOKENS) >= _TOKENS_MAX:
+                _TOKENS.clear()
+            _TOKENS[key] = (_SEP.join(tokens), _SEP.join(names))
+            for k in names:
+                _DISPLAY.setdefault(k, display.get(k, k))
+            return tokens
+        if hit[1]:
+            for k in hit[1].split(_SEP):
+                if k not in display:
+                    display[k] = _DISPLAY.get(k, k)
+        return hit[0].split(_SEP) if hit[0] else []
+
+    return cached, display
+
+
+def clear_token_cache() -> None:
+    """Forget the cached tokens (benchmarks measure cold scans)."""
+    _TOKENS.clear()
+    _DISPLAY.clear()
+
+
 def extract_terms(text: str, ngram_range: tuple[int, int] = (1, 3)) -> list[tuple[str, str]]:
     """The ``(term, kind)`` pairs :func:`emerging_terms` counts in one text, in order."""
     analyse, display = _analyzer(ngram_range)
@@ -184,6 +227,7 @@ def emerging_terms(
     ngram_range: tuple[int, int] = (1, 3),
     max_examples: int = 5,
     emerging_only: bool = True,
+    baseline_cases: int | None = None,
 ) -> pd.DataFrame:
     """New and accelerating terms of the ``recent`` window against the ``baseline`` before it.
 
@@ -196,6 +240,8 @@ def emerging_terms(
         min_ratio: an accelerating term's rate per case must grow at least this much.
         fdr: Benjamini–Hochberg false discovery rate across tested terms.
         emerging_only: False returns every tested term (with ``status`` "stable").
+        baseline_cases: cases in the baseline window before it was thinned (if it was):
+            the per-day rate needs the true count.
 
     Returns:
         :data:`RESULT_COLUMNS`: ``term`` (display form), ``kind`` (hashtag / name / ngram),
@@ -220,7 +266,9 @@ def emerging_terms(
         return _empty()
     texts = cases[text_col].astype("str").fillna("")
 
-    analyse, display = _analyzer(ngram_range)
+    # the token cache pays off for the daily scan's window, not for one-off huge inputs
+    cached = len(texts) <= _TOKENS_MAX
+    analyse, display = _cached_analyzer(ngram_range) if cached else _analyzer(ngram_range)
     vec = CountVectorizer(analyzer=analyse, binary=True, min_df=min_df, dtype=np.int32)
     try:
         x_recent = vec.fit_transform(texts[in_recent]).tocsc()
@@ -251,7 +299,13 @@ def emerging_terms(
     rate_ratio = (k_recent / n_recent) / ((k_base + 0.5) / max(n_base, 1))
     _, q_value = benjamini_hochberg(p_value, fdr)
     status = np.where(k_base == 0, "new", "accelerating")
-    emerging = (q_value <= fdr) & (rate_ratio >= min_ratio)
+    # Per case *and* per day: the end of a big surge elsewhere (which filled the baseline
+    # with other cases) must not make every other term look accelerating, nor a busy week.
+    base_days = pd.Timedelta(baseline) / pd.Timedelta(days=1)
+    recent_days = pd.Timedelta(recent) / pd.Timedelta(days=1)
+    volume = (n_recent / recent_days) / max((baseline_cases or n_base) / base_days, 1e-9)
+    day_ratio = rate_ratio * volume
+    emerging = (q_value <= fdr) & (rate_ratio >= min_ratio) & (day_ratio >= min_ratio)
     status = np.where(emerging, status, "stable")
     keep = _drop_satellites(np.flatnonzero(emerging), vocab, k_recent, x_recent)
     if not emerging_only:
@@ -272,8 +326,6 @@ def emerging_terms(
         if region_col is not None and region_col in cases
         else None
     )
-    base_days = pd.Timedelta(baseline) / pd.Timedelta(days=1)
-    recent_days = pd.Timedelta(recent) / pd.Timedelta(days=1)
     rows = []
     for pos, j in enumerate(keep):
         token = vocab[j]

@@ -33,6 +33,7 @@ from analytics.trends import (
     describe_episode,
     empty_result,
     find_episodes,
+    frozen_forecast,
     make_grid,
     window_periods,
 )
@@ -44,6 +45,7 @@ from analytics.trends_baseline import (
     evaluate,
     history_days,
 )
+from analytics.trends_multi import benjamini_hochberg, screen
 
 Holidays = Collection[dt.date | str | pd.Timestamp] | Mapping[str, Collection] | None
 EPISODE_COLUMNS: tuple[str, ...] = (
@@ -61,43 +63,13 @@ EPISODE_COLUMNS: tuple[str, ...] = (
     "kind",
     "test_window",
     "ongoing",
+    "last_alert",
 )
 #: A series joins the BH family at a period when it expects this many cases in the
 #: longest test window (a dormant series is not a hypothesis worth paying for).
 _MIN_EXPECTED = 1.0
 #: Cells (series x days x 7) per block: bounds memory to a few hundred MB.
 _BLOCK_CELLS = 2_500_000
-
-
-def benjamini_hochberg(p_values: np.ndarray, fdr: float) -> tuple[np.ndarray, np.ndarray]:
-    """Benjamini–Hochberg step-up procedure along axis 0.
-
-    ``p_values`` is 1-D (one family) or 2-D (one family per column, e.g. one per period
-    across series). NaN marks hypotheses outside the family (not counted in ``m``).
-
-    Returns ``(rejected, q_values)``: the adjusted p-value of the i-th smallest of ``m``
-    p-values is ``min over j >= i of m * p_(j) / j`` (capped at 1), and a hypothesis is
-    rejected when its adjusted p-value is at most ``fdr``.
-    """
-    p = np.asarray(p_values, dtype=float)
-    flat = p.ndim == 1
-    if flat:
-        p = p[:, None]
-    missing = np.isnan(p)
-    m = (~missing).sum(axis=0)
-    order = np.argsort(np.where(missing, np.inf, p), axis=0, kind="stable")
-    ranked = np.take_along_axis(np.where(missing, np.inf, p), order, axis=0)
-    ranks = np.arange(1, p.shape[0] + 1)[:, None]
-    with np.errstate(invalid="ignore"):
-        adjusted = ranked * m / ranks
-    adjusted = np.minimum.accumulate(adjusted[::-1], axis=0)[::-1]
-    q = np.empty_like(p)
-    np.put_along_axis(q, order, np.minimum(adjusted, 1.0), axis=0)
-    q[missing] = np.nan
-    rejected = np.nan_to_num(q, nan=np.inf) <= fdr
-    if flat:
-        return rejected[:, 0], q[:, 0]
-    return rejected, q
 
 
 def _grid_step(periods: pd.DatetimeIndex, freq: str | pd.Timedelta | None) -> pd.Timedelta:
@@ -207,8 +179,15 @@ def _run(
     freq: str | pd.Timedelta | None,
     config: BaselineConfig | None,
     test_span: pd.Timedelta | None,
+    detail_periods: int = 0,
+    prescreen: float | None = None,
 ) -> tuple[pd.DataFrame, list[dict], dict]:
-    """Evaluate all series, apply BH per period, and describe alerting episodes."""
+    """Evaluate all series, apply BH per period, and describe alerting episodes.
+
+    With ``detail_periods``, each episode also carries ``_path``: the last periods' counts
+    and baseline (the pre-episode baseline frozen from the episode's start) for a sparkline,
+    and the frozen baseline of the episode's first week (for "back to baseline" checks).
+    """
     settings = get_settings()
     fdr = settings.trend_fdr if fdr is None else fdr
     min_volume = settings.trend_min_volume if min_volume is None else min_volume
@@ -244,7 +223,13 @@ def _run(
 
     p_value = np.full(values.shape, np.nan)
     baseline = np.full(values.shape, np.nan, dtype=np.float32)
-    for block, ev in evaluate_rows(np.arange(n_series)):
+    rows = np.arange(n_series)
+    if prescreen is not None and grid.layout.periods_per_day == 1 and test_from > 0:
+        rows, rest, level = screen(values, test_from, lengths, floor, prescreen)
+        # Screened-out series stay in the BH family (with p = 1), so m does not shrink.
+        p_value[rest, test_from:] = 1.0
+        baseline[rest] = level[rest, None]
+    for block, ev in evaluate_rows(rows):
         p_value[block] = ev.p_value
         baseline[block] = ev.forecast
 
@@ -280,6 +265,9 @@ def _run(
                 info["_series"] = int(row_idx)
                 info["_detected"] = ep.detected
                 info["_last"] = ep.last
+                info["last_alert"] = grid.timestamps(np.array([ep.last]))[0]
+                if detail_periods:
+                    info["_path"] = _episode_path(ep, row, ev, i, grid, detail_periods)
                 episodes.append(info)
     state = {
         "grid": grid,
@@ -292,6 +280,27 @@ def _run(
         "lengths": lengths,
     }
     return key_frame, episodes, state
+
+
+def _episode_path(ep, row: np.ndarray, ev, i: int, grid: TimeGrid, n: int) -> dict:
+    """Counts and baseline of the last ``n`` periods; the baseline is frozen from the episode's
+    start (what the counts would have been without it), the one-step forecast before."""
+    n_periods = len(row)
+    lo = max(0, n_periods - n)
+    expected = np.asarray(ev.forecast[i][lo:], dtype=float).copy()
+    frozen = frozen_forecast(ev.profiles, grid.layout, i, ep.start, n_periods - 1)
+    first = max(ep.start, lo)
+    expected[first - lo :] = frozen[first - ep.start :]
+    prof, cut = ev.profiles, ep.start // grid.layout.periods_per_day
+    finite = np.flatnonzero(np.isfinite(prof.level[i, cut:]))
+    cut += finite[0] if len(finite) else 0
+    week = prof.level[i, cut] * prof.weekday[i, cut]  # expected cases per weekday, Monday first
+    return {
+        "start": grid.timestamps(np.array([lo]))[0],
+        "observed": [None if np.isnan(v) else float(v) for v in row[lo:]],
+        "expected": [None if np.isnan(v) else round(float(v), 3) for v in expected],
+        "baseline_week": [round(float(v), 3) for v in np.nan_to_num(week)],
+    }
 
 
 def backtest_scan(
@@ -333,6 +342,7 @@ def _episode_frame(key_frame: pd.DataFrame, episodes: list[dict]) -> pd.DataFram
         out = key_frame.iloc[:0].reset_index(drop=True)
         for c in EPISODE_COLUMNS:
             out[c] = empty[c] if c in empty else pd.Series(dtype=float)
+        out["last_alert"] = pd.Series(dtype="datetime64[ns]")
         return out
     eps = pd.DataFrame(episodes)
     out = key_frame.iloc[eps["_series"].to_numpy()].reset_index(drop=True)
@@ -361,6 +371,8 @@ def scan_series(
     freq: str | pd.Timedelta | None = None,
     alerts_only: bool = True,
     config: BaselineConfig | None = None,
+    detail_days: int = 0,
+    prescreen: float | None = None,
 ) -> pd.DataFrame:
     """Which series are surging now: one row per series, alerting series first.
 
@@ -383,6 +395,13 @@ def scan_series(
         holidays: dates for every series, or a mapping ``{value of holiday_key: dates}``
             (``"*"`` for the rest), e.g. per region.
         alerts_only: return only series that alerted in the window.
+        detail_days: also return, for series with an episode, ``path``: a dict with the
+            counts (``observed``) and baseline (``expected``, frozen at the episode's start)
+            of the last ``detail_days`` days from ``start``, and ``baseline_week``
+            (expected cases per weekday before the episode, Monday first).
+        prescreen: fit only series that a generous Poisson screen at this p-value lets
+            through (daily series; an incremental scan uses 0.05): much faster, and the
+            others could not have alerted.
 
     Returns:
         Key columns, ``alert``, the latest episode's :data:`EPISODE_COLUMNS` (NaN/NaT
@@ -397,8 +416,12 @@ def scan_series(
         min_volume=min_volume, min_count=min_count, min_ratio=min_ratio, holidays=holidays,
         holiday_key=holiday_key, windows=windows, merge_gap=merge_gap, freq=freq,
         config=config, test_span=pd.Timedelta(window) + pd.Timedelta(lookback),
+        detail_periods=detail_days * _periods_per_day(frame, period_col, freq),
+        prescreen=prescreen,
     )  # fmt: skip
     columns = [*key_frame.columns, "alert", *EPISODE_COLUMNS, "volume", "baseline"]
+    if detail_days:
+        columns.append("path")
     if not state:
         return pd.DataFrame(columns=columns)
     values = state["values"]
@@ -434,46 +457,23 @@ def scan_series(
     out["ongoing"] = out["ongoing"].fillna(False).astype(bool)
     out["volume"] = volume
     out["baseline"] = baseline.astype(float)
+    if detail_days:
+        paths = {k: ep.get("_path") for k, ep in latest.items()}
+        out["path"] = [paths.get(k) for k in out.index]
     out = out[columns]
     if alerts_only:
         out = out[out["alert"]]
     return out.sort_values(["alert", "score"], ascending=[False, False], ignore_index=True)
 
 
+def _periods_per_day(frame: pd.DataFrame, period_col: str, freq) -> int:
+    if frame.empty:
+        return 1
+    unique = pd.DatetimeIndex(pd.to_datetime(frame[period_col]).unique()).sort_values()
+    return max(1, int(pd.Timedelta(days=1) // _grid_step(unique, freq)))
+
+
 def _nanmin_rows(a: np.ndarray) -> np.ndarray:
     filled = np.where(np.isnan(a), np.inf, a)
     out = filled.min(axis=1) if a.shape[1] else np.full(a.shape[0], np.inf)
     return np.where(np.isinf(out), np.nan, out)
-
-
-def long_counts(
-    cases: pd.DataFrame,
-    dimensions: Sequence[str | tuple[str, str]],
-    *,
-    time_col: str = "created_at",
-    freq: str = "D",
-) -> pd.DataFrame:
-    """Long counts ``[dimension, value, period, count]`` for :func:`scan_series`.
-
-    ``dimensions`` names case columns (``"category"``) and pairs (``("region",
-    "category")``, reported as dimension ``"region x category"`` and value
-    ``"APAC / Scam"``). Missing values are counted as ``"(missing)"``.
-    """
-    period = pd.to_datetime(cases[time_col]).dt.floor(freq)
-    parts = []
-    for dim in dimensions:
-        cols = [dim] if isinstance(dim, str) else list(dim)
-        labels = [cases[c].astype("str").fillna("(missing)") for c in cols]
-        value = labels[0]
-        for extra in labels[1:]:
-            value = value + " / " + extra
-        counted = (
-            pd.DataFrame({"value": value, "period": period})
-            .groupby(["value", "period"], observed=True)
-            .size()
-            .rename("count")
-            .reset_index()
-        )
-        counted.insert(0, "dimension", " x ".join(cols))
-        parts.append(counted)
-    return pd.concat(parts, ignore_index=True)

@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 from analytics.errors import EscalationInsightsError
+from analytics.trend_sources import long_counts
 from analytics.trends import CountsError, IrregularSeriesError, detect_spikes, make_grid
 from analytics.trends_baseline import BaselineConfig, evaluate
-from analytics.trends_scan import backtest_scan, benjamini_hochberg, long_counts, scan_series
+from analytics.trends_scan import backtest_scan, benjamini_hochberg, scan_series
 
 WEEK = np.array([1.3, 1.1, 1.0, 1.0, 0.95, 0.55, 0.5])  # Monday peak, quiet weekend
 HOUR = np.exp(-0.5 * ((np.arange(24) - 15) / 3.5) ** 2) + 0.1  # 3 pm peak
