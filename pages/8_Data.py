@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analytics import audit, events
+from analytics import alert_scans, audit, events, trend_watch
 from analytics.config import get_settings
 from analytics.ingest import (
     delete_import,
@@ -176,6 +176,30 @@ with tab_import:
                 st.cache_data.clear()
                 st.success(result.summary(), icon=":material/task_alt:")
                 path.unlink(missing_ok=True)
+                if ctx.user.can("edit_alerts") and result.inserted + result.updated:
+                    # New data: look for trends right away, recounting only the days it touched.
+                    bar.progress(0.0, text="Scanning the new data for trending risks…")
+                    try:
+                        scan = trend_watch.scan_store(
+                            con,
+                            incremental=True,
+                            progress=lambda stage, frac: bar.progress(min(frac, 1.0), text=stage),
+                        )
+                        summary = alert_scans.record_scan(con, scan, ctx.user)
+                    except Exception as exc:
+                        show_error(exc)
+                    else:
+                        bar.empty()
+                        st.info(
+                            f"Trend scan: {summary.new} new alerts, {summary.updated} updated, "
+                            f"{summary.refired} fired again.",
+                            icon=":material/trending_up:",
+                        )
+                        st.page_link(
+                            "pages/4_Trending_risks.py",
+                            label="Open Trending risks",
+                            icon=":material/arrow_forward:",
+                        )
 
 with tab_history:
     history = import_history(con)

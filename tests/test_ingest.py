@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from analytics.errors import ExportFormatError, ImportNotFoundError, MappingError
+from analytics.errors import ExportFormatError, ImportNotFoundError, MappingError, StorageFullError
 from analytics.ingest import (
     delete_import,
     import_file,
@@ -224,7 +224,7 @@ def test_failed_import_leaves_database_unchanged(con, write_csv, monkeypatch):
         raise OSError("No space left on device")
 
     monkeypatch.setattr(ingest, "_quarantine", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(StorageFullError, match="database is unchanged"):
         import_file(
             con,
             write_csv(

@@ -198,3 +198,13 @@ def test_home_says_what_is_loaded(demo_copy):
     at = open_page()
     caption = " ".join(c.value for c in at.caption)
     assert "cases** from" in caption and "last import" in caption
+
+
+def test_import_triggers_a_trend_scan(demo_copy):
+    at = open_page("pages/8_Data.py")
+    content = (SAMPLES / "freshdesk_tickets.csv").read_bytes()
+    at.get("file_uploader")[0].upload("freshdesk_tickets.csv", content, "text/csv")
+    at.run()
+    at.button(key="imp_go").click().run()
+    assert_clean(at)
+    assert any("Trend scan:" in i.value for i in at.info)
