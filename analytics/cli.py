@@ -156,6 +156,33 @@ def cmd_delete_import(args) -> int:
     return 0
 
 
+def cmd_export_parquet(args) -> int:
+    from analytics.lake import export_partitioned_parquet, months_since
+    from analytics.store import connect
+
+    con = connect(_db(args), read_only=True)
+    progress = _Progress(not args.quiet and sys.stderr.isatty())
+    try:
+        months = None
+        if args.since_import is not None:
+            months = months_since(con, args.since_import)
+        elif args.months:
+            try:
+                months = [(int(m[:4]), int(m[5:])) for m in args.months.split(",")]
+            except ValueError:
+                print(f"--months {args.months!r}: use YYYY-MM,YYYY-MM,...", file=sys.stderr)
+                return 2
+        result = export_partitioned_parquet(con, args.out_dir, months=months, progress=progress)
+    finally:
+        progress.close()
+        con.close()
+    print(
+        f"{result.rows:,} cases written to {result.out_dir} "
+        f"({len(result.months)} month folders, {result.seconds:.1f} s)."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analytics", description="Escalation Insights")
     parser.add_argument(
@@ -194,6 +221,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("import_id", nargs="?", type=int)
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=cmd_quarantine)
+
+    p = sub.add_parser(
+        "export-parquet", help="write the cases as Parquet partitioned by month (for Spark)"
+    )
+    p.add_argument("out_dir")
+    p.add_argument("--db", default=argparse.SUPPRESS, help="DuckDB file (as the global --db)")
+    p.add_argument("--months", help="only these months, e.g. 2026-10,2026-11")
+    p.add_argument("--since-import", type=int, help="only months touched after this import")
+    p.set_defaults(func=cmd_export_parquet)
 
     p = sub.add_parser("delete-import", help="undo an import")
     p.add_argument("import_id", type=int)

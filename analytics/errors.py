@@ -72,3 +72,9 @@ class WorkflowError(EscalationInsightsError):
 
 class EmbeddingUnavailableError(EscalationInsightsError):
     """The configured sentence-embedding model cannot be loaded."""
+
+
+class EngineError(EscalationInsightsError):
+    """The analytics engine (ESC_BACKEND) is misconfigured or cannot be reached."""
+
+    exit_code = 7

@@ -20,6 +20,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from analytics import engine
 from analytics.cases import LIST_COLUMNS, case_count, case_list
 from analytics.errors import MappingError
 from analytics.filters import Filters
@@ -154,7 +155,8 @@ def growing_pain_points(
     for i, w in enumerate(windows.references, start=1):
         flags[f"w{i}"] = in_window(s, w)
     cases = s.select("case_id", "created_at", **flags)
-    joined = cases.join(a, "case_id")
+    # Assignments kept in the store live on DuckDB: on Spark they travel as a memtable.
+    joined = cases.join(engine.same_engine(a, cases), "case_id")
     k = len(windows.references)
     aggs = {f"n{i}": joined[f"w{i}"].cast("int64").sum() for i in range(k + 1)}
     df = joined.group_by(["pain_point", "name"]).aggregate(**aggs).execute()
@@ -196,8 +198,6 @@ def pain_point_assignments(con) -> tuple[object | None, str]:
     """
     import importlib
     import importlib.util
-
-    from analytics import engine
 
     if importlib.util.find_spec("analytics.painpoints") is not None:
         module = importlib.import_module("analytics.painpoints")

@@ -33,7 +33,7 @@ def connection():
 
 def version() -> str:
     """Changes whenever an import or deletion changes the cases."""
-    return store.data_version(connection().cursor())
+    return engine.data_version(connection())  # on Spark, also the lake's files
 
 
 def table():
@@ -43,7 +43,7 @@ def table():
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def load_info(path: str, ver: str) -> store.StoreInfo:
-    return store.describe(_connection(path))
+    return engine.describe(_connection(path))  # on Spark, cases counted in the lake
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
