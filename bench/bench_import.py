@@ -116,12 +116,14 @@ def main() -> None:
     peak = {k: max(r["peak_mb"] for r in v) for k, v in results.items()}
     ratio_ctas = med["ours"] / med["duckdb_ctas"]
     speedup_pandas = med["pandas"] / med["ours"]
+    with open(csv, encoding="utf-8") as fh:
+        n_columns = len(fh.readline().split(","))
     lines = [
         "# Import benchmark",
         "",
         f"Command: `.venv/bin/python bench/bench_import.py --rows {args.rows} --repeats {args.repeats}`",
         "",
-        f"File: demo history, {args.rows:,} rows x {len(open(csv, encoding='utf-8').readline().split(','))} "
+        f"File: demo history, {args.rows:,} rows x {n_columns} "
         f"columns, {size_mb:,.0f} MB CSV. Medians of {args.repeats} alternating runs, each in its own process "
         "(2 shared cores; absolute times vary with load, the ratios are the result).",
         "",
