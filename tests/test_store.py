@@ -134,7 +134,9 @@ def test_a_migration_that_lands_late_is_still_applied(db_path, monkeypatch):
     late = (store.SCHEMA_VERSION + 1, "landed late", ["CREATE TABLE late_one (a INTEGER)"])
     monkeypatch.setattr(store, "MIGRATIONS", [*base, late, later])
     con = store.connect(db_path)
-    tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    tables = {
+        t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
     assert {"later_one", "late_one"} <= tables
     assert store.applied_migrations(con) >= {1, 2, late[0], later[0]}
     con.close()
