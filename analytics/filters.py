@@ -207,7 +207,10 @@ def apply(t: ibis.Table, f: Filters, *, dates: bool = True) -> ibis.Table:
             monday = date.fromisoformat(value[:10])
             preds.append(_.created_at.date().between(monday, monday + timedelta(days=6)))
         elif column == "pain_point":
-            continue  # applied by analytics.painpoints, which owns the assignments
+            # Value: one stored cluster id, or several joined by "," (a merged pain point).
+            ids = [int(v) for v in value.split(",") if v.strip().lstrip("-").isdigit()]
+            a = t.get_backend().table("pain_point_assignments")
+            preds.append(_.case_id.isin(a.filter(a.pain_point.isin(ids)).case_id))
         elif column in t.columns:
             preds.append(_[column] == value)
     return t.filter(*preds) if preds else t

@@ -113,7 +113,35 @@ MIGRATIONS: list[Migration] = [
             )""",
         ],
     ),
-    # Migration 3 (pain points: embeddings, clusters, assignments, lineage, curation) goes here.
+    (
+        3,
+        "pain points: embeddings, clusters, assignments, fits, lineage, curation",
+        [
+            # One vector per distinct case text and model: identical texts are embedded once.
+            "CREATE TABLE text_embeddings (model VARCHAR, text_hash UBIGINT, vector FLOAT[])",
+            """CREATE TABLE pp_fits (
+                fit_id BIGINT PRIMARY KEY, fitted_at TIMESTAMP, representation VARCHAR,
+                n_cases BIGINT, n_clusters INTEGER, unassigned BIGINT, params JSON,
+                user_name VARCHAR, seconds DOUBLE, embedder BLOB
+            )""",
+            """CREATE TABLE pain_points (
+                pain_point INTEGER, fit_id BIGINT, auto_name VARCHAR, top_terms JSON,
+                centroid FLOAT[], threshold DOUBLE, size BIGINT, representative_case_ids JSON,
+                born_fit BIGINT, status VARCHAR, updated_at TIMESTAMP
+            )""",
+            """CREATE TABLE pain_point_assignments (
+                case_id VARCHAR, pain_point INTEGER, similarity DOUBLE, fit_id BIGINT
+            )""",
+            """CREATE TABLE pp_lineage (
+                fit_id BIGINT, kind VARCHAR, old_ids JSON, new_ids JSON, n_items BIGINT,
+                logged_at TIMESTAMP
+            )""",
+            """CREATE TABLE pp_curation (
+                pain_point INTEGER, action VARCHAR, value VARCHAR, user_name VARCHAR,
+                logged_at TIMESTAMP
+            )""",
+        ],
+    ),
     (
         4,
         "trending-risk alerts, their workflow history, scan log and a daily count cache",
