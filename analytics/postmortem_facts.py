@@ -56,10 +56,7 @@ def backlog_series(t: ibis.Table, f: Filters) -> pd.DataFrame:
     cuts = {f"d{i}": _ts(d + timedelta(days=1)) for i, d in enumerate(days)}
     row = (
         scoped.aggregate(
-            **{
-                name: metrics.open_at(scoped, cut).cast("int64").sum()
-                for name, cut in cuts.items()
-            }
+            **{name: metrics.open_at(scoped, cut).cast("int64").sum() for name, cut in cuts.items()}
         )
         .execute()
         .iloc[0]

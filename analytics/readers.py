@@ -104,13 +104,17 @@ class StagedFile:
         for path in self._cleanup:
             path.unlink(missing_ok=True)
 
-    def sample(self, con: duckdb.DuckDBPyConnection, columns: list[str], n: int = 2000) -> list[tuple]:
+    def sample(
+        self, con: duckdb.DuckDBPyConnection, columns: list[str], n: int = 2000
+    ) -> list[tuple]:
         """The first ``n`` records' values of ``columns`` (cheap: no full scan of a CSV)."""
         if self.rejects_table is not None:  # a CSV scan: read the head of the file in Python
             index = [self.columns.index(c) for c in columns]
             out = []
             csv.field_size_limit(MAX_RECORD_BYTES)
-            with open(self.params["csv_path"], encoding="utf-8-sig", errors="replace", newline="") as fh:
+            with open(
+                self.params["csv_path"], encoding="utf-8-sig", errors="replace", newline=""
+            ) as fh:
                 reader = csv.reader(fh, delimiter=self.params["csv_delim"])
                 try:
                     next(reader, None)
@@ -123,7 +127,9 @@ class StagedFile:
                     pass  # a sample is enough; the real scan reports the broken record
             return out
         select = ", ".join(quote_ident(c) for c in columns)
-        return con.execute(f"SELECT {select} FROM {self.source} LIMIT {int(n)}", self.params).fetchall()
+        return con.execute(
+            f"SELECT {select} FROM {self.source} LIMIT {int(n)}", self.params
+        ).fetchall()
 
 
 def detect_format(path: Path, declared: str | None = None) -> str:

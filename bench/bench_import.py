@@ -91,9 +91,15 @@ def make_csv(rows: int) -> Path:
 
 def run(kind: str, csv: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench_import_") as tmp:
-        code = WRAPPER.format(root=str(ROOT), db=str(Path(tmp) / "b.duckdb"), csv=str(csv),
-                              body=textwrap.dedent(CHILD[kind]))
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+        code = WRAPPER.format(
+            root=str(ROOT),
+            db=str(Path(tmp) / "b.duckdb"),
+            csv=str(csv),
+            body=textwrap.dedent(CHILD[kind]),
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=False
+        )
         if out.returncode:
             raise SystemExit(f"{kind} failed:\n{out.stderr[-3000:]}")
         return json.loads(out.stdout.strip().splitlines()[-1])
@@ -111,7 +117,10 @@ def main() -> None:
         for kind in CHILD:
             r = run(kind, csv)
             results[kind].append(r)
-            print(f"repeat {i + 1}: {kind:14s} {r['seconds']:7.2f} s  peak {r['peak_mb']:7.0f} MB", flush=True)
+            print(
+                f"repeat {i + 1}: {kind:14s} {r['seconds']:7.2f} s  peak {r['peak_mb']:7.0f} MB",
+                flush=True,
+            )
     med = {k: statistics.median(r["seconds"] for r in v) for k, v in results.items()}
     peak = {k: max(r["peak_mb"] for r in v) for k, v in results.items()}
     ratio_ctas = med["ours"] / med["duckdb_ctas"]
@@ -130,10 +139,12 @@ def main() -> None:
         "| Contender | median s | peak memory MB |",
         "|---|---:|---:|",
     ]
-    names = {"duckdb_ctas": "DuckDB `CREATE TABLE AS SELECT * FROM read_csv` (baseline)",
-             "ours": "Escalation Insights import (validate, map, normalise, upsert)",
-             "ours_reimport": "Re-import of the same file into the filled store (upsert, all unchanged)",
-             "pandas": "`pandas.read_csv` + insert into DuckDB"}
+    names = {
+        "duckdb_ctas": "DuckDB `CREATE TABLE AS SELECT * FROM read_csv` (baseline)",
+        "ours": "Escalation Insights import (validate, map, normalise, upsert)",
+        "ours_reimport": "Re-import of the same file into the filled store (upsert, all unchanged)",
+        "pandas": "`pandas.read_csv` + insert into DuckDB",
+    }
     for k in CHILD:
         lines.append(f"| {names[k]} | {med[k]:.2f} | {peak[k]:,.0f} |")
     ok = lambda cond: "met" if cond else "**missed**"  # noqa: E731

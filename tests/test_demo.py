@@ -88,6 +88,7 @@ def test_grey_area_policy_is_inconsistent(small_demo):
         return df["outcome"].value_counts(normalize=True).iloc[0]
 
     assert top_share(grey) < 0.65 and top_share(clear) > 0.75
+
     def over(df):
         decided = df["appeal_outcome"].isin(["overturned", "upheld"]).sum()
         return (df["appeal_outcome"] == "overturned").sum() / decided

@@ -147,8 +147,14 @@ def selected_point(event) -> dict | None:
     return {"x": p.get("x"), "group": group, "y": p.get("y")}
 
 
-def waterfall_chart(steps: pd.DataFrame, *, y_title: str = "", tickformat: str | None = None,
-                    height: int = 360, zoom: bool = True) -> go.Figure:
+def waterfall_chart(
+    steps: pd.DataFrame,
+    *,
+    y_title: str = "",
+    tickformat: str | None = None,
+    height: int = 360,
+    zoom: bool = True,
+) -> go.Figure:
     """A waterfall from ``label``, ``value`` and ``measure`` ("absolute", "relative", "total").
 
     Optional ``text`` (shown on the bars) and ``hover`` columns. Rises are red and falls green
@@ -156,13 +162,21 @@ def waterfall_chart(steps: pd.DataFrame, *, y_title: str = "", tickformat: str |
     near the lowest level when the steps are small against the totals (the axis then does
     not start at zero, which the steps would otherwise be too thin to read against).
     """
-    fig = go.Figure(go.Waterfall(
-        x=steps["label"], y=steps["value"], measure=steps["measure"],
-        text=steps.get("text"), textposition="outside", hovertext=steps.get("hover"),
-        hoverinfo="text" if "hover" in steps else "x+y",
-        increasing={"marker": {"color": "#D63031"}}, decreasing={"marker": {"color": "#00A36C"}},
-        totals={"marker": {"color": "#636E72"}}, connector={"line": {"color": "#B2BEC3", "width": 1}},
-    ))
+    fig = go.Figure(
+        go.Waterfall(
+            x=steps["label"],
+            y=steps["value"],
+            measure=steps["measure"],
+            text=steps.get("text"),
+            textposition="outside",
+            hovertext=steps.get("hover"),
+            hoverinfo="text" if "hover" in steps else "x+y",
+            increasing={"marker": {"color": "#D63031"}},
+            decreasing={"marker": {"color": "#00A36C"}},
+            totals={"marker": {"color": "#636E72"}},
+            connector={"line": {"color": "#B2BEC3", "width": 1}},
+        )
+    )
     yaxis = {"title": y_title, "tickformat": tickformat}
     levels, level = [], 0.0
     for value, measure in zip(steps["value"], steps["measure"], strict=True):
@@ -172,6 +186,7 @@ def waterfall_chart(steps: pd.DataFrame, *, y_title: str = "", tickformat: str |
     if zoom and lo > 0 and hi - lo < 0.5 * hi:
         pad = (hi - lo) * 0.6 or 0.1 * hi
         yaxis["range"] = [max(lo - pad, 0), hi + pad * 0.5]
-    fig.update_layout(height=height, margin={"t": 30, "b": 10}, showlegend=False, yaxis=yaxis,
-                      waterfallgap=0.3)
+    fig.update_layout(
+        height=height, margin={"t": 30, "b": 10}, showlegend=False, yaxis=yaxis, waterfallgap=0.3
+    )
     return fig
