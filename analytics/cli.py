@@ -60,12 +60,66 @@ def cmd_import(args) -> int:
             timezone=args.timezone,
             progress=progress,
         )
+        if result.inserted:
+            from analytics import painpoints
+
+            if painpoints.fitted(con) is not None:
+                # New cases join the existing pain points (no refit: that is a user's call).
+                assigned = painpoints.assign_new_cases(con, progress=progress)
+                if assigned:
+                    print(f"{assigned:,} new cases assigned to the existing pain points.")
     finally:
         progress.close()
         con.close()
     print(f"Import {result.import_id} ({result.preset}): {result.summary()}")
     if result.quarantined:
         print(f"See the rejected rows with: python -m analytics quarantine {result.import_id}")
+    return 0
+
+
+def cmd_pain_points(args) -> int:
+    from analytics import painpoints
+    from analytics.access import LOCAL_USER
+    from analytics.store import connect
+
+    con = connect(_db(args))
+    progress = _Progress(not args.quiet and sys.stderr.isatty())
+    try:
+        if args.action == "assign":
+            n = painpoints.assign_new_cases(con, progress=progress)
+            message = f"{n:,} new cases assigned to the existing pain points."
+        else:
+            embedder = painpoints.make_embedder(args.representation)
+            r = painpoints.fit(con, LOCAL_USER, embedder=embedder, progress=progress)
+            message = (
+                f"{r.n_clusters} pain points from {r.n_cases:,} cases ({r.representation}): "
+                f"{r.kept} kept their identity, {r.born} new, {r.gone} gone; "
+                f"{r.unassigned:,} unassigned; {r.seconds:.0f} s."
+            )
+    finally:
+        progress.close()
+        con.close()
+    print(message)
+    return 0
+
+
+def cmd_scan(args) -> int:
+    from analytics import alert_scans, trend_watch
+    from analytics.access import LOCAL_USER
+    from analytics.store import connect
+
+    con = connect(_db(args))
+    progress = _Progress(not args.quiet and sys.stderr.isatty())
+    try:
+        scan = trend_watch.scan_store(con, incremental=not args.full, progress=progress)
+        summary = alert_scans.record_scan(con, scan, LOCAL_USER)
+    finally:
+        progress.close()
+        con.close()
+    print(
+        f"Scanned {scan.series:,} series as of {scan.as_of}: {len(scan.trends)} trends; "
+        f"{summary.new} new alerts, {summary.updated} updated, {summary.refired} fired again."
+    )
     return 0
 
 
@@ -230,6 +284,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--months", help="only these months, e.g. 2026-10,2026-11")
     p.add_argument("--since-import", type=int, help="only months touched after this import")
     p.set_defaults(func=cmd_export_parquet)
+
+    p = sub.add_parser("pain-points", help="fit the pain points, or assign new cases to them")
+    p.add_argument("action", choices=["fit", "assign"])
+    p.add_argument(
+        "--representation",
+        choices=["auto", "sentence", "lsa"],
+        help="text representation for fit (default: $ESC_TEXT_REPRESENTATION or auto)",
+    )
+    p.set_defaults(func=cmd_pain_points)
+
+    p = sub.add_parser("scan", help="scan for trending risks and update the alerts")
+    p.add_argument("--full", action="store_true", help="recount every day, not only new ones")
+    p.set_defaults(func=cmd_scan)
 
     p = sub.add_parser("delete-import", help="undo an import")
     p.add_argument("import_id", type=int)

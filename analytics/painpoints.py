@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ import pandas as pd
 from analytics import audit
 from analytics.access import User, require
 from analytics.config import get_settings
-from analytics.errors import NotEnoughDataError
+from analytics.errors import ConflictError, NotEnoughDataError
 from analytics.store import transaction
 
 Progress = Callable[[str, float], None]
@@ -189,6 +190,11 @@ def _previous(con: duckdb.DuckDBPyConnection):
     return centroids, (model[0] if model else None)
 
 
+#: One refit at a time per process: two would race for the same fit id and the second
+#: would redo the first's work. Readers never wait on it (the write is one short transaction).
+_FIT_LOCK = threading.Lock()
+
+
 def fit(
     con: duckdb.DuckDBPyConnection,
     user: User,
@@ -202,11 +208,24 @@ def fit(
     """(Re)fit the pain points on the store's case texts and assign every case.
 
     Keeps the ids of clusters that continue earlier ones, records lineage, and never
-    re-embeds a stored text. Requires the ``refit`` permission.
+    re-embeds a stored text. Requires the ``refit`` permission; raises ConflictError while
+    another refit runs in this process.
     """
+    require(user, "refit")
+    if not _FIT_LOCK.acquire(blocking=False):
+        raise ConflictError(
+            "Pain points are being refitted already (someone else started it); "
+            "the new ones appear when it finishes."
+        )
+    try:
+        return _fit(con, user, embedder, clusterer, max_cases, random_state, progress)
+    finally:
+        _FIT_LOCK.release()
+
+
+def _fit(con, user, embedder, clusterer, max_cases, random_state, progress) -> FitResult:
     from analytics.clustering import PainPointClusterer, lineage, match_clusters
 
-    require(user, "refit")
     report = progress or _noop
     t0 = time.perf_counter()
     embedder = embedder or make_embedder()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analytics import alert_scans, audit, events, trend_watch
+from analytics import alert_scans, audit, events, painpoints, trend_watch
 from analytics.config import get_settings
 from analytics.ingest import (
     delete_import,
@@ -176,6 +176,22 @@ with tab_import:
                 st.cache_data.clear()
                 st.success(result.summary(), icon=":material/task_alt:")
                 path.unlink(missing_ok=True)
+                if result.inserted and painpoints.fitted(con) is not None:
+                    # New cases join the existing pain points now; a refit is the user's call.
+                    try:
+                        n = painpoints.assign_new_cases(
+                            con,
+                            progress=lambda stage, frac: bar.progress(min(frac, 1.0), text=stage),
+                        )
+                    except Exception as exc:
+                        show_error(exc)
+                    else:
+                        if n:
+                            st.info(
+                                f"{n:,} new cases assigned to the existing pain points "
+                                "(refit on the Pain points page to find new ones).",
+                                icon=":material/bubble_chart:",
+                            )
                 if ctx.user.can("edit_alerts") and result.inserted + result.updated:
                     # New data: look for trends right away, recounting only the days it touched.
                     bar.progress(0.0, text="Scanning the new data for trending risks…")

@@ -93,3 +93,27 @@ def test_killed_import_leaves_database_unchanged(db_path, tmp_path):
         assert con.execute("SELECT count(*) FROM cases WHERE case_id LIKE 'K%'").fetchone()[0] == 0
     finally:
         con.close()
+
+
+def test_pain_points_fit_then_import_assigns_new_cases_and_scan(db_path, tmp_path):
+    r = run("--db", db_path, "demo", "--rows", "3000")
+    assert r.returncode == 0, r.stderr
+    r = run("--db", db_path, "pain-points", "fit", "--representation", "lsa")
+    assert r.returncode == 0, r.stderr
+    assert "pain points from" in r.stdout and "TF-IDF" in r.stdout
+    con = duckdb.connect(str(db_path), read_only=True)
+    before = con.execute("SELECT count(*) FROM pain_point_assignments").fetchone()[0]
+    con.close()
+    assert before == 3000
+    r = run("--db", db_path, "import", SAMPLES / "escalations.tsv")
+    assert r.returncode == 0, r.stderr
+    assert "new cases assigned to the existing pain points" in r.stdout
+    con = duckdb.connect(str(db_path), read_only=True)
+    unassigned = con.execute(
+        "SELECT count(*) FROM cases WHERE case_id NOT IN (SELECT case_id FROM pain_point_assignments)"
+    ).fetchone()[0]
+    con.close()
+    assert unassigned == 0  # every imported case has a pain point or the explicit -1
+    r = run("--db", db_path, "scan")
+    assert r.returncode == 0, r.stderr
+    assert "series as of" in r.stdout and "new alerts" in r.stdout

@@ -159,3 +159,53 @@ def test_summary_metrics_and_drill(store):
 
 def test_no_fit_means_empty_assignments(con):
     assert painpoints.assignments(con).empty and painpoints.fitted(con) is None
+
+
+def test_trend_scan_and_root_cause_read_the_fitted_pain_points(store):
+    from analytics import trend_sources
+
+    painpoints.fit(store, LOCAL_USER, embedder=_lsa())
+    assigned = trend_sources.pain_point_assignments(store)
+    assert assigned is not None and len(assigned) == 120
+    named = painpoints.pain_points(store).set_index("pain_point")["name"]
+    labels = set(trend_sources.pain_point_labels(assigned)["label"])
+    assert set(named) <= labels  # trends are reported under the names people see
+    counts = trend_sources.pain_point_counts(
+        engine.cases_table(store), assigned, start=date(2026, 1, 1), end=date(2026, 3, 31)
+    )
+    assert counts["count"].sum() == 120 and set(counts["dimension"]) == {"pain_point"}
+
+
+def test_a_refit_does_not_block_readers_and_runs_once_at_a_time(store):
+    """While one session refits, others keep reading; a second refit is refused, not queued."""
+    import threading
+
+    from analytics import metrics
+    from analytics.errors import ConflictError
+
+    started, release = threading.Event(), threading.Event()
+    reads: list[int] = []
+
+    def slow_progress(stage, frac):
+        if stage == "Clustering":
+            started.set()
+            assert release.wait(30)
+
+    worker = threading.Thread(
+        target=painpoints.fit,
+        args=(store, LOCAL_USER),
+        kwargs={"embedder": _lsa(), "progress": slow_progress},
+    )
+    worker.start()
+    try:
+        assert started.wait(30)
+        f = Filters(preset="custom", start=date(2026, 1, 1), end=date(2026, 3, 31))
+        k = metrics.kpis(engine.cases_table(store), f)  # another user's Overview, mid-refit
+        reads.append(int(k.set_index("key").loc["volume", "value"]))
+        with pytest.raises(ConflictError):
+            painpoints.fit(store, LOCAL_USER, embedder=_lsa())
+    finally:
+        release.set()
+        worker.join(60)
+    assert reads == [120]
+    assert painpoints.fitted(store) is not None
