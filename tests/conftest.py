@@ -65,3 +65,29 @@ def demo_db(tmp_path_factory, small_demo):
     load_demo(c, rows=6_000, seed=11)
     c.close()
     return path
+
+
+@pytest.fixture
+def app_env(monkeypatch):
+    """Point the app at a database of the test's choosing, with fresh Streamlit caches."""
+    import streamlit as st
+
+    def use(db_file):
+        monkeypatch.setenv("ESC_DB_PATH", str(db_file))
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        return db_file
+
+    yield use
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def demo_copy(tmp_path, demo_db, app_env):
+    """The app pointed at a private copy of the session's demo history."""
+    import shutil
+
+    path = tmp_path / "app.duckdb"
+    shutil.copy(demo_db, path)
+    return app_env(path)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import postmortem as pm
@@ -16,21 +13,6 @@ from ui import resources
 
 PAGE = "pages/6_Post-mortems.py"
 BEN = User(name="Ben", role="analyst")
-
-
-@pytest.fixture
-def demo_copy(tmp_path, demo_db, monkeypatch):
-    """The app pointed at a copy of the 6k demo history, with fresh Streamlit caches."""
-    import streamlit as st
-
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db, path)
-    monkeypatch.setenv("ESC_DB_PATH", str(path))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield path
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def _create(at: AppTest, title: str, signal: str = "volume") -> int:

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from tests.test_pages import app_env, assert_clean, open_page  # noqa: F401  (app_env: a fixture)
+from tests.test_pages import assert_clean, open_page
 from tests.test_rootcause import rc_demo_db  # noqa: F401  (a session fixture)
 from ui import rootcause_view as view
 
@@ -22,7 +22,7 @@ DSA = {
 
 
 @pytest.fixture
-def rc_app(tmp_path, rc_demo_db, app_env):  # noqa: F811
+def rc_app(tmp_path, rc_demo_db, app_env):  # noqa: F811  (rc_demo_db: a fixture)
     path = tmp_path / "app.duckdb"
     shutil.copy(rc_demo_db, path)
     return app_env(path)
@@ -61,7 +61,7 @@ def test_sidebar_filters_scope_the_page_and_its_period_moves_the_window(rc_app):
     assert (end - start).days == 29 and end == date(2026, 11, 23)
 
 
-def test_page_on_an_empty_store(tmp_path, app_env):  # noqa: F811
+def test_page_on_an_empty_store(tmp_path, app_env):
     app_env(tmp_path / "empty.duckdb")
     at = open_page(PAGE)
     assert_clean(at)

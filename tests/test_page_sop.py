@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 
 import duckdb
@@ -13,29 +12,6 @@ from tests.test_pages import assert_clean, open_page
 
 PAGE = "pages/7_SOP_grey_areas.py"
 ALL = {"range": "all"}  # the 6k-case test history has ~90 planted cases in 18 months
-
-
-@pytest.fixture
-def app_env(monkeypatch):
-    """Point the app at a database of the test's choosing, with fresh Streamlit caches."""
-    import streamlit as st
-
-    def use(db_file):
-        monkeypatch.setenv("ESC_DB_PATH", str(db_file))
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        return db_file
-
-    yield use
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def demo_copy(tmp_path, demo_db, app_env):
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db, path)
-    return app_env(path)
 
 
 def _metric(at, label: str) -> str:

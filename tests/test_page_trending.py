@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import duckdb
 import pytest
 import streamlit as st
@@ -13,28 +11,6 @@ from tests.test_pages import assert_clean, open_page
 PAGE = "pages/4_Trending_risks.py"
 # The 6k demo history: the #RetoApagon challenge starts on 8 Sep 2026.
 DURING_CHALLENGE = {"range": "custom", "from": "2026-08-20", "to": "2026-09-16"}
-
-
-@pytest.fixture
-def app_env(monkeypatch):
-    """Point the app at a database of the test's choosing, with fresh Streamlit caches."""
-
-    def use(db_file):
-        monkeypatch.setenv("ESC_DB_PATH", str(db_file))
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        return db_file
-
-    yield use
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def demo_copy(tmp_path, demo_db, app_env):
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db, path)
-    return app_env(path)
 
 
 def _read(db, sql: str):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -12,29 +10,6 @@ from tests.conftest import ROOT, SAMPLES
 
 PAGES = ["pages/1_Overview.py", "pages/2_Cases.py", "pages/8_Data.py"]
 TIMEOUT = 120
-
-
-@pytest.fixture
-def app_env(tmp_path, monkeypatch):
-    """Point the app at a database of the test's choosing, with fresh Streamlit caches."""
-    import streamlit as st
-
-    def use(db_file):
-        monkeypatch.setenv("ESC_DB_PATH", str(db_file))
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        return db_file
-
-    yield use
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def demo_copy(tmp_path, demo_db, app_env):
-    path = tmp_path / "app.duckdb"
-    shutil.copy(demo_db, path)
-    return app_env(path)
 
 
 def open_page(page: str | None = None, query: dict | None = None) -> AppTest:
