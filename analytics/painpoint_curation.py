@@ -196,3 +196,12 @@ def centroids(con: duckdb.DuckDBPyConnection) -> dict[int, np.ndarray]:
         .fetchall()
     )
     return {int(p): np.asarray(c, dtype=np.float32) for p, c in rows}
+
+
+def state_version(con: duckdb.DuckDBPyConnection) -> str:
+    """Changes after a fit, a curation (rename, merge) or new assignments: a cache key."""
+    cur = con.cursor()
+    fit = cur.execute("SELECT coalesce(max(fit_id), 0) FROM pp_fits").fetchone()[0]
+    curated = cur.execute("SELECT count(*) FROM pp_curation").fetchone()[0]
+    assigned = cur.execute("SELECT count(*) FROM pain_point_assignments").fetchone()[0]
+    return f"{fit}-{curated}-{assigned}"

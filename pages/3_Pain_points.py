@@ -51,17 +51,16 @@ with st.container(border=True):
             list(options),
             format_func=options.get,
             key="pp_kind",
-            help="Sentence embeddings group paraphrases and languages better; each new "
-            "case text is embedded once (about 250 texts/s on this CPU) and stored.",
+            help="Sentence embeddings group paraphrases better; each new case text is "
+            "embedded once (60-250 texts/s on 2 CPU cores, depending on length) and stored.",
         )
-        pending = (
-            painpoints.pending_texts(con, painpoints.make_embedder(kind).name)
-            if kind == "sentence"
-            else 0
-        )
+        model_name = painpoints.make_embedder(kind).name
+        pending = painpoints.pending_texts(con, model_name) if kind == "sentence" else 0
         if pending:
+            minutes = painpoints.embedding_seconds(con, model_name, pending) / 60
             st.caption(
-                f"{pending:,} case texts to embed first (about {pending / 250 / 60:.0f} min)."
+                f"{pending:,} case texts to embed first (about {max(minutes, 1):.0f} min, "
+                "once: stored for every later refit)."
             )
         if st.button(
             "Refit pain points" if fit else "Fit pain points",

@@ -209,3 +209,32 @@ def test_a_refit_does_not_block_readers_and_runs_once_at_a_time(store):
         worker.join(60)
     assert reads == [120]
     assert painpoints.fitted(store) is not None
+
+
+class SentenceEmbedder:  # the name marks a per-text (stateless) model, as the real one
+    name = "fake sentence model"
+
+    def __init__(self):
+        self.calls = 0
+
+    def transform(self, texts):
+        self.calls += len(texts)
+        rng = np.random.default_rng(len(texts))
+        return rng.normal(size=(len(texts), 8)).astype(np.float32)
+
+
+def test_texts_are_embedded_once_and_the_rate_is_measured(store, tmp_path):
+    model = SentenceEmbedder()
+    name = model.name
+    default = painpoints.embedding_seconds(store, name, 600)
+    assert default == pytest.approx(600 / painpoints.DEFAULT_EMBED_RATE)
+    n = painpoints.embed_new_texts(store, model, batch_size=4)
+    distinct = store.execute(
+        f"SELECT count(DISTINCT {painpoints.TEXT_SQL}) FROM cases"  # noqa: S608
+    ).fetchone()[0]
+    assert n == model.calls == distinct  # identical texts are embedded once
+    assert painpoints.pending_texts(store, name) == 0
+    assert painpoints.embed_new_texts(store, model) == 0 and model.calls == n  # never again
+    assert painpoints.embedding_seconds(store, name, 600) != default  # this store's own rate
+    import_file(store, _export(tmp_path / "d.csv", 2, start=7000, seed=3, extra_topic="gifts"))
+    assert painpoints.pending_texts(store, name) > 0  # only the new texts are pending

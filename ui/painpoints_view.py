@@ -14,11 +14,7 @@ from ui.resources import _connection
 
 def pp_version(path: str) -> str:
     """Changes after a fit or a curation (renames, merges), besides imports."""
-    cur = _connection(path).cursor()
-    fit = cur.execute("SELECT coalesce(max(fit_id), 0) FROM pp_fits").fetchone()[0]
-    curated = cur.execute("SELECT count(*) FROM pp_curation").fetchone()[0]
-    assigned = cur.execute("SELECT count(*) FROM pain_point_assignments").fetchone()[0]
-    return f"{fit}-{curated}-{assigned}"
+    return painpoints.state_version(_connection(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
