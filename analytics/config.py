@@ -80,6 +80,10 @@ class Settings:
     embedding_model: str = "bundled"
     #: "auto" uses sentence embeddings when installed, else TF-IDF/LSA; or force one.
     text_representation: str = "auto"
+    #: Pain-point granularity: "broad" joins clusters whose centroids are within
+    #: ``GRANULARITY_DISTANCE["broad"]`` (one pain point per complaint, whatever the phrasing),
+    #: "specific" keeps the finest clusters the text supports.
+    painpoint_granularity: str = "broad"
     #: False discovery rate for trend scans across many series.
     trend_fdr: float = 0.01
     #: Minimum cases in the scan window before a series may alert.
@@ -101,6 +105,7 @@ def get_settings() -> Settings:
         duckdb_memory_limit=_env("ESC_DUCKDB_MEMORY", "1GB"),
         embedding_model=_env("ESC_EMBEDDING_MODEL", "bundled"),
         text_representation=_env("ESC_TEXT_REPRESENTATION", "auto"),
+        painpoint_granularity=_env("ESC_PAINPOINT_GRANULARITY", "broad"),
         trend_fdr=_env_float("ESC_TREND_FDR", 0.01),
         trend_min_volume=_env_float("ESC_TREND_MIN_VOLUME", 10.0),
         backend=_env("ESC_BACKEND", "duckdb"),

@@ -90,11 +90,13 @@ def assignments(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def fitted(con: duckdb.DuckDBPyConnection) -> dict | None:
-    """The last fit: fit_id, fitted_at, representation, n_cases, n_clusters, unassigned."""
+    """The last fit: fit_id, fitted_at, representation, n_cases, n_clusters, unassigned,
+    seconds, user_name, granularity."""
     row = (
         con.cursor()
         .execute(
-            "SELECT fit_id, fitted_at, representation, n_cases, n_clusters, unassigned, seconds, user_name "
+            "SELECT fit_id, fitted_at, representation, n_cases, n_clusters, unassigned, seconds, "
+            "user_name, json_extract_string(params, '$.granularity') "
             "FROM pp_fits ORDER BY fit_id DESC LIMIT 1"
         )
         .fetchone()
@@ -110,6 +112,7 @@ def fitted(con: duckdb.DuckDBPyConnection) -> dict | None:
         "unassigned",
         "seconds",
         "user_name",
+        "granularity",
     )
     return dict(zip(keys, row, strict=True))
 

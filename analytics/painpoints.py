@@ -32,7 +32,7 @@ import pandas as pd
 from analytics import audit
 from analytics.access import User, require
 from analytics.config import get_settings
-from analytics.errors import ConflictError, NotEnoughDataError
+from analytics.errors import ConflictError, NotEnoughDataError, WorkflowError
 from analytics.store import get_meta, set_meta, transaction
 
 Progress = Callable[[str, float], None]
@@ -44,6 +44,9 @@ MAX_FIT_CASES = 60_000
 #: Texts embedded per second before this store has measured its own (all-MiniLM-L6-v2 on
 #: 2 CPU cores: ~250/s for short utterances, ~60/s for demo cases of subject + description).
 DEFAULT_EMBED_RATE = 60.0
+#: Centroid cosine distance under which clusters are joined, per granularity (measured on
+#: the demo history and BANKING77: docs/benchmarks/painpoints_demo.md).
+GRANULARITY_DISTANCE: dict[str, float | None] = {"broad": 0.4, "specific": None}
 #: Cosine similarity above which a new cluster continues an old one (keeps its id).
 MATCH_THRESHOLD = 0.8
 
@@ -215,13 +218,15 @@ def fit(
     clusterer=None,
     max_cases: int = MAX_FIT_CASES,
     random_state: int = 0,
+    granularity: str | None = None,
     progress: Progress | None = None,
 ) -> FitResult:
     """(Re)fit the pain points on the store's case texts and assign every case.
 
     Keeps the ids of clusters that continue earlier ones, records lineage, and never
-    re-embeds a stored text. Requires the ``refit`` permission; raises ConflictError while
-    another refit runs in this process.
+    re-embeds a stored text. ``granularity``: "broad" or "specific" (default from the
+    configuration, see :data:`GRANULARITY_DISTANCE`). Requires the ``refit`` permission;
+    raises ConflictError while another refit runs in this process.
     """
     require(user, "refit")
     if not _FIT_LOCK.acquire(blocking=False):
@@ -230,12 +235,19 @@ def fit(
             "the new ones appear when it finishes."
         )
     try:
-        return _fit(con, user, embedder, clusterer, max_cases, random_state, progress)
+        granularity = granularity or get_settings().painpoint_granularity
+        if granularity not in GRANULARITY_DISTANCE:
+            raise WorkflowError(
+                f"Unknown granularity {granularity!r}: use one of {', '.join(GRANULARITY_DISTANCE)}."
+            )
+        return _fit(con, user, embedder, clusterer, max_cases, random_state, granularity, progress)
     finally:
         _FIT_LOCK.release()
 
 
-def _fit(con, user, embedder, clusterer, max_cases, random_state, progress) -> FitResult:
+def _fit(
+    con, user, embedder, clusterer, max_cases, random_state, granularity, progress
+) -> FitResult:
     from analytics.clustering import PainPointClusterer, lineage, match_clusters
 
     report = progress or _noop
@@ -254,7 +266,11 @@ def _fit(con, user, embedder, clusterer, max_cases, random_state, progress) -> F
         report("Building the TF-IDF/LSA representation", 0.2)
         E = embedder.fit(sample["text"].tolist()).transform(sample["text"].tolist())
     report("Clustering", 0.6)
-    model = clusterer or PainPointClusterer(random_state=random_state, embedder=embedder)
+    model = clusterer or PainPointClusterer(
+        random_state=random_state,
+        embedder=embedder,
+        merge_distance=GRANULARITY_DISTANCE[granularity],
+    )
     model.fit(sample["text"].tolist(), embeddings=E)
     old_centroids, old_rep = _previous(con)
     new_centroids = {i: model.centroids_[i] for i in range(model.n_clusters_)}
@@ -362,7 +378,13 @@ def _fit(con, user, embedder, clusterer, max_cases, random_state, progress) -> F
                 len(sample),
                 model.n_clusters_,
                 unassigned,
-                json.dumps({"max_cases": max_cases, "random_state": random_state}),
+                json.dumps(
+                    {
+                        "max_cases": max_cases,
+                        "random_state": random_state,
+                        "granularity": granularity,
+                    }
+                ),
                 user.name,
                 seconds,
                 blob,

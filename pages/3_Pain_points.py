@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics import painpoints
+from analytics.config import get_settings
 from analytics.embeddings import embedding_stack_available
 from ui import painpoints_view as view
 from ui import resources
@@ -34,7 +35,10 @@ with st.container(border=True):
                 f"{fit['fitted_at']:%d %b %Y %H:%M} UTC by {fit['user_name']} · "
                 f"{fit['unassigned']:,} cases far from every pain point are *unassigned*"
             )
-            st.caption(f"Text representation: **{fit['representation']}**")
+            st.caption(
+                f"Text representation: **{fit['representation']}** · granularity: "
+                f"**{fit.get('granularity') or 'specific'}**"
+            )
     with right:
         sentence = embedding_stack_available()
         options = {
@@ -53,6 +57,15 @@ with st.container(border=True):
             key="pp_kind",
             help="Sentence embeddings group paraphrases better; each new case text is "
             "embedded once (60-250 texts/s on 2 CPU cores, depending on length) and stored.",
+        )
+        granularity = st.segmented_control(
+            "Granularity",
+            ["broad", "specific"],
+            default=get_settings().painpoint_granularity,
+            format_func={"broad": "Broad themes", "specific": "Specific issues"}.get,
+            key="pp_granularity",
+            help="Broad joins clusters about the same complaint however it is phrased; "
+            "specific keeps every distinct issue the text supports (more, smaller pain points).",
         )
         model_name = painpoints.make_embedder(kind).name
         pending = painpoints.pending_texts(con, model_name) if kind == "sentence" else 0
@@ -75,6 +88,7 @@ with st.container(border=True):
                     con,
                     ctx.user,
                     embedder=painpoints.make_embedder(kind),
+                    granularity=granularity or "broad",
                     progress=lambda stage, frac: bar.progress(min(frac, 1.0), text=stage),
                 )
             except Exception as exc:

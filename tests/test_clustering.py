@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
@@ -325,3 +326,27 @@ def test_lineage_detects_split_merge_birth_death_and_growth():
     assert [(e.kind, e.n_items) for e in grown] == [("grown", 15)]
     with pytest.raises(ValueError):
         lineage(np.zeros(3), np.zeros(4))
+
+
+def test_merge_distance_joins_the_phrasings_of_one_topic():
+    """Two topics, each written three ways: specific finds the six, broad the two topics."""
+    rng = np.random.default_rng(0)
+    d = 32
+    topics = rng.normal(size=(2, d))
+    X, truth = [], []
+    for t in range(2):
+        for _variant in range(3):
+            # A phrasing: near its topic (centroid cosine ~0.8), tight around its own centre.
+            centre = topics[t] + 0.55 * rng.normal(size=d) * np.linalg.norm(topics[t]) / np.sqrt(d)
+            X.append(centre + 0.08 * rng.normal(size=(60, d)) * np.linalg.norm(centre) / np.sqrt(d))
+            truth += [t] * 60
+    X, truth = np.vstack(X), np.array(truth)
+    texts = [f"text {i}" for i in range(len(X))]
+    specific = PainPointClusterer(random_state=0).fit(texts, X)
+    broad = PainPointClusterer(random_state=0, merge_distance=0.4).fit(texts, X)
+    assert specific.n_clusters_ >= 5
+    assert broad.n_clusters_ == 2
+    pairs = pd.crosstab(broad.labels_, truth)
+    assert (pairs.max(axis=1) == pairs.sum(axis=1)).all()  # no merged cluster mixes the topics
+    fixed = PainPointClusterer(random_state=0, n_clusters=6, merge_distance=0.4).fit(texts, X)
+    assert fixed.n_clusters_ == 6  # a given k wins over the merge

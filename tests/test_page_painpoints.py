@@ -20,6 +20,26 @@ def test_fit_rank_and_rename(demo_copy):
     next(b for b in at.button if b.label == "Save name").click().run()
     assert_clean(at)
     assert "Appeals nobody answers" in [s.value for s in at.subheader]
+    assert any("granularity: **broad**" in c.value for c in at.caption)
+
+
+def test_specific_granularity_finds_more_pain_points(demo_copy):
+    at = _fit_lsa(open_page(PAGE, query={"range": "all"}))
+    broad = int(
+        next(m.value for m in at.markdown if "pain points** from" in m.value)
+        .split("**")[1]
+        .split()[0]
+    )
+    at.segmented_control(key="pp_granularity").set_value("specific").run()
+    at.button(key="pp_fit").click().run()
+    assert_clean(at)
+    assert any("granularity: **specific**" in c.value for c in at.caption)
+    specific = int(
+        next(m.value for m in at.markdown if "pain points** from" in m.value)
+        .split("**")[1]
+        .split()[0]
+    )
+    assert specific > broad
 
 
 def _fit_lsa(at):

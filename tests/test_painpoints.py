@@ -238,3 +238,13 @@ def test_texts_are_embedded_once_and_the_rate_is_measured(store, tmp_path):
     assert painpoints.embedding_seconds(store, name, 600) != default  # this store's own rate
     import_file(store, _export(tmp_path / "d.csv", 2, start=7000, seed=3, extra_topic="gifts"))
     assert painpoints.pending_texts(store, name) > 0  # only the new texts are pending
+
+
+def test_granularity_is_a_choice_recorded_with_the_fit(store, monkeypatch):
+    painpoints.fit(store, LOCAL_USER, embedder=_lsa(), granularity="specific")
+    assert painpoints.fitted(store)["granularity"] == "specific"
+    monkeypatch.setenv("ESC_PAINPOINT_GRANULARITY", "broad")
+    painpoints.fit(store, LOCAL_USER, embedder=_lsa())
+    assert painpoints.fitted(store)["granularity"] == "broad"  # the configured default
+    with pytest.raises(WorkflowError, match="granularity"):
+        painpoints.fit(store, LOCAL_USER, embedder=_lsa(), granularity="medium")
