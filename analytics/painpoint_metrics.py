@@ -26,14 +26,27 @@ def _hours(later, earlier):
     return (later.epoch_seconds() - earlier.epoch_seconds()) / 3600.0
 
 
-def with_pain_points(t: ibis.Table) -> ibis.Table:
-    """Cases with their ``pain_point`` (-1 = unassigned), via the same backend as ``t``."""
-    a = t.get_backend().table(ASSIGNMENTS).select("case_id", "pain_point")
+def with_pain_points(t: ibis.Table, assignments: ibis.Table | None = None) -> ibis.Table:
+    """Cases with their ``pain_point`` (-1 = unassigned).
+
+    ``assignments``: the store's ``pain_point_assignments`` (``engine.table(con, ...)``); by
+    default the table of that name on ``t``'s own backend. On Spark the store's table
+    travels to the engine as an in-memory table (``engine.same_engine``).
+    """
+    from analytics.engine import same_engine
+
+    a = assignments if assignments is not None else t.get_backend().table(ASSIGNMENTS)
+    a = same_engine(a.select("case_id", "pain_point"), t)
     return t.left_join(a, "case_id").select(t, pain_point=a.pain_point.fill_null(-1))
 
 
 def summary(
-    t: ibis.Table, f: Filters, names: pd.DataFrame, merges: dict[int, int] | None = None
+    t: ibis.Table,
+    f: Filters,
+    names: pd.DataFrame,
+    merges: dict[int, int] | None = None,
+    *,
+    assignments: ibis.Table | None = None,
 ) -> pd.DataFrame:
     """One row per pain point in the filtered window, ranked by impact.
 
@@ -43,7 +56,7 @@ def summary(
     each scaled to the filtered window; its parts are in impact_size/_growth/_cost.
     """
     prev = f.previous()
-    scoped = with_pain_points(apply(t, f, dates=False))
+    scoped = with_pain_points(apply(t, f, dates=False), assignments)
     start, end_excl, prev_start = _ts(f.start), _ts(f.end + timedelta(days=1)), _ts(prev.start)
     rows = scoped.filter(_.created_at >= prev_start, _.created_at < end_excl)
     cur = rows.created_at >= start
@@ -156,7 +169,10 @@ def _top_values(rows: ibis.Table, columns: tuple[str, ...], n: int = 3) -> pd.Da
         if counts.empty:
             continue
         counts["share"] = counts["n"] / counts.groupby("pain_point")["n"].transform("sum")
-        counts = counts.sort_values(["pain_point", "n"], ascending=[True, False])
+        # Ties by value, so every engine (row order differs) lists them the same way.
+        counts = counts.sort_values(
+            ["pain_point", "n", "value"], ascending=[True, False, True], kind="stable"
+        )
         text = (
             counts.groupby("pain_point")
             .head(n)
@@ -175,9 +191,15 @@ def _top_values(rows: ibis.Table, columns: tuple[str, ...], n: int = 3) -> pd.Da
     return out.reset_index()
 
 
-def weekly_trend(t: ibis.Table, f: Filters, pain_points: list[int] | None = None) -> pd.DataFrame:
+def weekly_trend(
+    t: ibis.Table,
+    f: Filters,
+    pain_points: list[int] | None = None,
+    *,
+    assignments: ibis.Table | None = None,
+) -> pd.DataFrame:
     """Cases per week per pain point in the window: week, pain_point, cases."""
-    scoped = with_pain_points(apply(t, f))
+    scoped = with_pain_points(apply(t, f), assignments)
     if pain_points is not None:
         scoped = scoped.filter(scoped.pain_point.isin(list(pain_points)))
     return (
@@ -188,9 +210,16 @@ def weekly_trend(t: ibis.Table, f: Filters, pain_points: list[int] | None = None
     )
 
 
-def case_ids(t: ibis.Table, f: Filters, pain_point: int, limit: int = 5000) -> list[str]:
+def case_ids(
+    t: ibis.Table,
+    f: Filters,
+    pain_point: int,
+    limit: int = 5000,
+    *,
+    assignments: ibis.Table | None = None,
+) -> list[str]:
     """Ids of the cases of one pain point within the filters (for drill-down)."""
-    scoped = with_pain_points(apply(t, f))
+    scoped = with_pain_points(apply(t, f), assignments)
     return (
         scoped.filter(scoped.pain_point == pain_point)
         .select("case_id")

@@ -417,3 +417,31 @@ def test_object_store_listing_goes_through_hadoop(session, history):
     files = [p for p in history[1].rglob("*.parquet")]
     assert len(listed) == len(files)
     assert sum(s.st_size for s in listed) == sum(p.stat().st_size for p in files)
+
+
+def test_pain_point_metrics_are_equal_on_spark(history, both, scopes, tmp_path):
+    """Pain points are fitted in the store; their metrics read the cases on either engine."""
+    from analytics import painpoint_metrics, painpoints
+    from analytics.access import LOCAL_USER
+
+    path = tmp_path / "pp.duckdb"
+    shutil.copy(history[0], path)
+    c = connect(path)
+    try:
+        painpoints.fit(c, LOCAL_USER, embedder=painpoints.make_embedder("lsa"))
+        names = painpoints.pain_points(c)
+        a = engine.table(c, painpoint_metrics.ASSIGNMENTS)
+        f = scopes["all time"]
+        got = {
+            name: painpoint_metrics.summary(t, f, names, assignments=a)
+            for name, t in (("duckdb", engine.backend(c).table("cases")), ("spark", both["spark"]))
+        }
+        _same(got["duckdb"], got["spark"], ["pain_point"])
+        ids = [int(names.iloc[0]["pain_point"])]
+        trend = {
+            name: painpoint_metrics.weekly_trend(t, f, ids, assignments=a)
+            for name, t in (("duckdb", engine.backend(c).table("cases")), ("spark", both["spark"]))
+        }
+        _same(trend["duckdb"], trend["spark"], ["week", "pain_point"])
+    finally:
+        c.close()

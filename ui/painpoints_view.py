@@ -27,12 +27,24 @@ def load_state(path: str, ver: str, pver: str):
 def load_summary(path: str, ver: str, pver: str, f: Filters) -> pd.DataFrame:
     con = _connection(path)
     _fit, names, (_renames, merges) = load_state(path, ver, pver)
-    return painpoint_metrics.summary(engine.cases_table(con), f, names, merges)
+    return painpoint_metrics.summary(
+        engine.cases_table(con),
+        f,
+        names,
+        merges,
+        assignments=engine.table(con, painpoint_metrics.ASSIGNMENTS),
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def load_trend(path: str, ver: str, pver: str, f: Filters, ids: tuple[int, ...]) -> pd.DataFrame:
-    return painpoint_metrics.weekly_trend(engine.cases_table(_connection(path)), f, list(ids))
+    con = _connection(path)
+    return painpoint_metrics.weekly_trend(
+        engine.cases_table(con),
+        f,
+        list(ids),
+        assignments=engine.table(con, painpoint_metrics.ASSIGNMENTS),
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
