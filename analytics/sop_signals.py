@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+import duckdb
 import ibis
 import pandas as pd
 from ibis import _
@@ -424,30 +425,24 @@ _ASSIGNMENT_LABELS = ("pain_point", "pain_point_name", "label", "name")
 
 
 def stored_assignments(con) -> pd.DataFrame | None:
-    """Pain-point assignments (case_id, pain_point) from the store, or None when there are none.
+    """Pain-point assignments (case_id, pain_point label) from the store, or None without a fit.
 
-    Reads the ``pain_point_assignments`` table if the pain-point clustering has written one
-    with a ``case_id`` column and a label column (``pain_point``, ``pain_point_name``,
-    ``label`` or ``name``).
+    Labels are the pain points' names as people curated them (renames and merges applied,
+    :func:`analytics.painpoints.assignments`); unassigned cases get ``""`` (shown as
+    unassigned). Two pain points with the same name keep apart by their id.
     """
-    from analytics import engine
+    from analytics import painpoints
 
-    # Ibis' list_tables() needs an Arrow call DuckDB 2.0 removed: ask the catalogue directly.
-    columns = {
-        c
-        for (c,) in con.cursor()
-        .execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
-            "AND table_catalog = current_database()",
-            [ASSIGNMENT_TABLE],
-        )
-        .fetchall()
-    }
-    label = next((c for c in _ASSIGNMENT_LABELS if c in columns), None)
-    if "case_id" not in columns or label is None:
+    try:
+        a = painpoints.assignments(con)
+    except duckdb.Error:  # a store from before the pain-point tables
         return None
-    table = engine.table(con, ASSIGNMENT_TABLE)
-    df = table.select(
-        case_id=table.case_id.cast("string"), pain_point=table[label].cast("string")
-    ).execute()
-    return df.dropna() if not df.empty else None
+    if a is None or a.empty:
+        return None
+    name = a["name"].astype(str)
+    ids = a["pain_point"].astype(int)
+    clash = name.groupby(name).transform(lambda s: ids.loc[s.index].nunique() > 1)
+    label = name.where(~clash, name + " (#" + ids.astype(str) + ")")
+    return pd.DataFrame(
+        {"case_id": a["case_id"].astype(str), "pain_point": label.where(ids != -1, "")}
+    )

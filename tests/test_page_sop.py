@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import duckdb
-import pytest
 
 from analytics.access import User
 from tests.test_pages import assert_clean, open_page
@@ -157,21 +156,14 @@ def test_viewer_sees_findings_but_cannot_change_them(demo_copy, monkeypatch):
 
 
 def test_split_by_pain_point_when_assignments_exist(demo_copy):
-    from analytics.sop_signals import ASSIGNMENT_TABLE
+    from analytics import painpoints
+    from analytics.access import LOCAL_USER
+    from analytics.store import connect
 
-    con = duckdb.connect(str(demo_copy))
-    try:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-            [ASSIGNMENT_TABLE],
-        ).fetchone()[0]
-        if exists:
-            pytest.skip("the store already defines pain-point assignments (migration 3)")
-        # Synthetic assignments: the planted policy's cases split into two pain points.
-        con.execute(
-            f"CREATE TABLE {ASSIGNMENT_TABLE} AS SELECT case_id, CASE WHEN language = 'en' "
-            "THEN 'english reports' ELSE 'other languages' END AS pain_point FROM cases"
-        )
+    con = connect(demo_copy)
+    try:  # real pain points (the fast representation), named as people see them
+        painpoints.fit(con, LOCAL_USER, embedder=painpoints.make_embedder("lsa"))
+        names = set(painpoints.pain_points(con)["name"])
     finally:
         con.close()
     at = open_page(PAGE, query=ALL)
@@ -180,5 +172,11 @@ def test_split_by_pain_point_when_assignments_exist(demo_copy):
     assert_clean(at)
     table = at.dataframe[0].value
     assert "pain_point" in table.columns
-    assert table.iloc[0]["policy"] == "Public-figure satire"
-    assert at.selectbox(key="sop_pick").options[0].startswith("1. Public-figure satire · ")
+    # Split four ways on this 6k history, the planted policy's cells carry the strongest
+    # signals but too few cases each: they are shown, unranked, rather than ranked on noise.
+    satire = table[table["policy"] == "Public-figure satire"]
+    ranked = table[table["rank"].notna()]
+    assert len(satire) >= 2 and satire["score"].max() > ranked["score"].max()
+    assert satire.loc[satire["cases"] < 30, "rank"].isna().all()
+    labels = set(table["pain_point"]) - {"(unassigned)", "unassigned", ""}
+    assert labels and all(label.split(" (#")[0] in names for label in labels)
