@@ -96,7 +96,9 @@ def summary(
     df = df.merge(breakdown, on="pain_point", how="left")
     df["overturn_rate"] = df["overturns"] / df["decided"].where(df["decided"] > 0)
     df["share"] = df["cases"] / max(df["cases"].sum(), 1)
-    df["growth"] = (df["cases"] - df["previous"]) / df["previous"].where(df["previous"] > 0)
+    previous = df["previous"].astype("float64")
+    # Plain floats: no previous cases is NaN (shown blank), not a nullable NA ("None").
+    df["growth"] = ((df["cases"] - previous) / previous.where(previous > 0)).astype("float64")
     df = df.merge(names[["pain_point", "name"]], on="pain_point", how="left")
     df.loc[df["pain_point"] == -1, "name"] = "(unassigned)"
     df["name"] = df["name"].fillna(df["pain_point"].map(lambda p: f"pain point {p}"))

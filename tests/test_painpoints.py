@@ -147,6 +147,7 @@ def test_summary_metrics_and_drill(store):
     names = painpoints.pain_points(store)
     s = painpoint_metrics.summary(t, f, names, painpoints.curation_state(store)[1])
     assert s["cases"].sum() == 120
+    assert s["growth"].dtype == "float64"  # no previous cases: NaN, not a nullable NA
     a = painpoints.assignments(store).set_index("case_id")
     appeal = a.loc[_topic_of(store).pipe(lambda x: x[x == "appeal"]).index, "pain_point"].mode()[0]
     row = s.set_index("pain_point").loc[appeal]

@@ -118,3 +118,30 @@ def test_import_through_the_data_page(page, demo_server):
     page.get_by_text("8 inserted", exact=False).wait_for(timeout=60_000)
     _no_exception(page)
     shot(page, "data_import_done")
+
+
+def test_fit_pain_points_and_open_their_cases(page, tmp_path, demo_db):
+    import shutil
+
+    db = tmp_path / "pp.duckdb"
+    shutil.copy(demo_db, db)
+    server = Server(db)
+    try:
+        page.goto(f"{server.url}/Pain_points?range=all")
+        wait_for_app(page)
+        page.get_by_text("No pain points yet", exact=False).wait_for()
+        page.get_by_role("combobox", name="Representation").click()  # the fast one: a short journey
+        page.get_by_role("option", name="TF-IDF + LSA (fast fallback)").click()
+        wait_for_app(page)
+        page.get_by_role("button", name="Fit pain points").click()
+        page.get_by_role("heading", name="Ranked by impact").wait_for(timeout=180_000)
+        wait_for_app(page)
+        _no_exception(page)
+        page.locator(".js-plotly-plot").first.wait_for()  # the map
+        shot(page, "pain_points_fitted")
+        page.get_by_role("button", name="Open these cases").click()
+        wait_for_app(page)
+        page.get_by_text("Drill-down: pain point", exact=False).first.wait_for()
+        _no_exception(page)
+    finally:
+        server.stop()
