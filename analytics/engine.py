@@ -56,7 +56,25 @@ def cases_table(con: duckdb.DuckDBPyConnection) -> ibis.Table:
         return backend(con).table("cases")
     from analytics import spark
 
-    return spark.cases_table(target)
+    t = spark.cases_table(target)
+    _sync_assignments(con, target)
+    return t
+
+
+def _sync_assignments(con: duckdb.DuckDBPyConnection, target) -> None:
+    """Pain-point assignments (kept in the store) as a Spark view, refreshed after a change."""
+    from analytics import painpoints, spark
+
+    try:
+        version = painpoints.state_version(con)
+    except duckdb.Error:  # a store from before the pain-point tables
+        return
+
+    def load():
+        frame = con.cursor().execute("SELECT case_id, pain_point FROM pain_point_assignments").df()
+        return frame, "case_id string, pain_point int"
+
+    spark.sync_store_table(target, "pain_point_assignments", version, load)
 
 
 def table(con: duckdb.DuckDBPyConnection, name: str) -> ibis.Table:

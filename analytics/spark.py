@@ -347,6 +347,29 @@ def cases_table(target: SparkTarget) -> ibis.Table:
     return connect(target).cases
 
 
+_SYNCED: dict[tuple[SparkTarget, str], str] = {}
+
+
+def sync_store_table(target: SparkTarget, name: str, version: str, load) -> None:
+    """Make the store's table ``name`` readable on Spark as a temporary view of that name.
+
+    Results the app keeps in DuckDB (pain-point assignments) are joined with the cases by
+    analytics that only see the cases' backend (the shared filters' drill-down). ``load()``
+    returns ``(DataFrame, Spark DDL schema)``; it is called again only when ``version``
+    changes.
+    """
+    key = (target, name)
+    if _SYNCED.get(key) == version:
+        return
+    with _LOCK:
+        if _SYNCED.get(key) == version:
+            return
+        frame, schema = load()
+        spark = connect(target).spark
+        spark.createDataFrame(frame, schema=schema).createOrReplaceTempView(name)
+        _SYNCED[key] = version
+
+
 def source_version(target: SparkTarget) -> str:
     """A token that changes when the source's files change; re-reads the source if they did.
 
@@ -385,6 +408,7 @@ def stop() -> None:
         for engine in _ENGINES.values():
             engine.spark.stop()
         _ENGINES.clear()
+        _SYNCED.clear()
 
 
 def _fingerprint(spark, source: str) -> str:

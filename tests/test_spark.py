@@ -445,3 +445,40 @@ def test_pain_point_metrics_are_equal_on_spark(history, both, scopes, tmp_path):
         _same(trend["duckdb"], trend["spark"], ["week", "pain_point"])
     finally:
         c.close()
+
+
+def test_pain_point_drill_down_on_spark(monkeypatch, history, session, scopes, tmp_path):
+    """The shared filters' pain-point drill works on Spark: the store's assignments follow."""
+    from analytics import painpoint_metrics, painpoints
+    from analytics.access import LOCAL_USER
+
+    path = tmp_path / "drill.duckdb"
+    shutil.copy(history[0], path)
+    c = connect(path)
+    try:
+        painpoints.fit(c, LOCAL_USER, embedder=painpoints.make_embedder("lsa"))
+        first = int(painpoints.pain_points(c).iloc[0]["pain_point"])
+        f = scopes["all time"].with_drill(pain_point=str(first))
+        counts = {}
+        for name, value in (("duckdb", "duckdb"), ("spark", f"spark-local[2]:{history[1]}")):
+            monkeypatch.setenv("ESC_BACKEND", value)
+            t = engine.cases_table(c)
+            counts[name] = (
+                cases.case_count(t, f),
+                int(
+                    painpoint_metrics.summary(t, scopes["all time"], painpoints.pain_points(c))[
+                        "cases"
+                    ].sum()
+                ),
+            )
+        assert counts["duckdb"] == counts["spark"] and counts["duckdb"][0] > 0
+        # A refit changes the assignments: Spark sees the new ones.
+        painpoints.fit(
+            c, LOCAL_USER, embedder=painpoints.make_embedder("lsa"), granularity="specific"
+        )
+        t = engine.cases_table(c)
+        monkeypatch.setenv("ESC_BACKEND", "duckdb")
+        expected = cases.case_count(engine.cases_table(c), f)
+        assert cases.case_count(t, f) == expected
+    finally:
+        c.close()
