@@ -275,8 +275,11 @@ def resolve(con, alert_id: int, user: User, *, on: date | None = None, note: str
             expected_version: int | None = None) -> Alert:  # fmt: skip
     """Resolved on ``on`` (the data day the fix took effect; default: the latest case day)."""
     if on is None:
-        row = con.cursor().execute("SELECT max(created_at)::DATE FROM cases").fetchone()
-        on = row[0] or date.today()
+        # The cases may live on Spark (lake-only store): ask the engine, not the store.
+        from analytics import engine, metrics
+
+        _first, last = metrics.date_bounds(engine.cases_table(con))
+        on = last or date.today()
     sets = {"resolved_at": utcnow(), "resolved_on": on}
     return _change(con, alert_id, user, "resolved", sets, note or f"resolved on {on}",
                    "resolved", expected_version)  # fmt: skip

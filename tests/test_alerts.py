@@ -341,3 +341,13 @@ def test_new_pain_point_clusters_are_risks_when_the_module_exists(monkeypatch):
         assert found.loc["pain_point=Fake DMs", "kind"] == "new"
     finally:
         con.close()
+
+
+def test_resolved_on_defaults_to_the_latest_case_day(tmp_path):
+    con = load(connect(tmp_path / "resolve.duckdb"), make_cases(days=30))
+    alert_scans.record_scan(con, fake_result(END), ANALYST)
+    alert = only_alert(con)
+    alerts.start_work(con, alert.alert_id, ANALYST)
+    resolved = alerts.resolve(con, alert.alert_id, ANALYST)
+    assert resolved.resolved_on == END  # the data's last day, not the calendar's
+    con.close()

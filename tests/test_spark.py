@@ -482,3 +482,22 @@ def test_pain_point_drill_down_on_spark(monkeypatch, history, session, scopes, t
         assert cases.case_count(t, f) == expected
     finally:
         c.close()
+
+
+def test_resolving_an_alert_in_lake_only_mode_uses_the_lake_last_day(
+    monkeypatch, history, session, both, tmp_path
+):
+    """The store holds no cases; the alert's default "resolved on" day is the lake's last."""
+    from analytics import alert_scans, alerts
+    from tests.test_alerts import ANALYST, fake_result
+
+    _first, last = metrics.date_bounds(both["duckdb"])
+    state = connect(tmp_path / "state_only.duckdb")
+    try:
+        monkeypatch.setenv("ESC_BACKEND", f"spark-local[2]:{history[1]}")
+        alert_scans.record_scan(state, fake_result(last), ANALYST)
+        alert = alerts.list_alerts(state)[0]
+        alerts.start_work(state, alert.alert_id, ANALYST)
+        assert alerts.resolve(state, alert.alert_id, ANALYST).resolved_on == last
+    finally:
+        state.close()
