@@ -69,12 +69,18 @@ def test_locked_database_message(db_path):
 
 @pytest.mark.slow
 def test_killed_import_leaves_database_unchanged(db_path, tmp_path):
-    """kill -9 in the middle of a large import: the database holds exactly the earlier import."""
+    """kill -9 during a large import: the database holds exactly the completed imports.
+
+    On a quiet machine the import may already have committed when the kill lands (the
+    process then runs its post-import steps); the database must then hold all of it. What
+    must never be seen is part of it.
+    """
     assert run("--db", db_path, "import", SAMPLES / "escalations.tsv").returncode == 0
     big = tmp_path / "big.csv"
+    rows = 1_000_000
     with open(big, "w", encoding="utf-8") as fh:
         fh.write("case_id,created_at,subject,description\n")
-        for i in range(400_000):
+        for i in range(rows):
             fh.write(
                 f"K{i},2026-01-01 10:00:00,subject {i},a longer description of case {i} to take time\n"
             )
@@ -88,11 +94,14 @@ def test_killed_import_leaves_database_unchanged(db_path, tmp_path):
     proc.wait()
     con = duckdb.connect(str(db_path))
     try:
-        assert con.execute("SELECT count(*) FROM cases").fetchone()[0] == 8
-        assert con.execute("SELECT count(*) FROM imports").fetchone()[0] == 1
-        assert con.execute("SELECT count(*) FROM cases WHERE case_id LIKE 'K%'").fetchone()[0] == 0
+        state = (
+            con.execute("SELECT count(*) FROM cases").fetchone()[0],
+            con.execute("SELECT count(*) FROM imports").fetchone()[0],
+            con.execute("SELECT count(*) FROM cases WHERE case_id LIKE 'K%'").fetchone()[0],
+        )
     finally:
         con.close()
+    assert state in {(8, 1, 0), (8 + rows, 2, rows)}, state
 
 
 def test_pain_points_fit_then_import_assigns_new_cases_and_scan(db_path, tmp_path):
