@@ -179,6 +179,12 @@ def kpis(t: ibis.Table, f: Filters) -> pd.DataFrame:
             "overturn_rate": (num(r["overturns"]) or 0) / decided if decided else None,
             "csat": num(r["csat"]),
         }
+    return kpi_frame(values)
+
+
+def kpi_frame(values: dict[str, dict[str, float | None]]) -> pd.DataFrame:
+    """The KPI table from ``{"current": {key: value}, "previous": {...}}``: one row per KPI
+    with its change against the previous period (what :func:`kpis` returns)."""
     out = []
     for k in KPIS:
         cur, old = values["current"][k.key], values["previous"][k.key]

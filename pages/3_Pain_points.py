@@ -178,20 +178,9 @@ with right:
         with st.container(horizontal=True):
             st.metric("Cases", f"{int(row['cases']):,}", border=True)
             st.metric("Share", f"{row['share']:.1%}", border=True)
-            st.metric(
-                "SLA breach",
-                "–"
-                if row["sla_breach_rate"] != row["sla_breach_rate"]
-                else f"{row['sla_breach_rate']:.0%}",
-                border=True,
-            )
-            st.metric(
-                "Overturn",
-                "–"
-                if row["overturn_rate"] != row["overturn_rate"]
-                else f"{row['overturn_rate']:.0%}",
-                border=True,
-            )
+            for label, rate in (("SLA breach", "sla_breach_rate"), ("Overturn", "overturn_rate")):
+                value = row[rate]
+                st.metric(label, "–" if value != value else f"{value:.0%}", border=True)
         st.caption(
             f"Regions: {row['regions']} · channels: {row['channels']} · policies: {row['policies']}"
         )
